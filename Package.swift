@@ -45,7 +45,7 @@ let package = Package(
         // Tests. TestSupport starts the loopback peers (moto, the Kuma stand-in, the fault proxy,
         // the credential-endpoint stand-in) as child processes and stops them by PID.
         .target(name: "TestSupport", dependencies: [
-            "KMeshSupport", .product(name: "Logging", package: "swift-log"),
+            "KMeshSupport", "HTTPTransport", "AWS", "Kuma", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4"],
                     resources: [.copy("Vectors")]),

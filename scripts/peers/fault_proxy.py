@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy in front of an AWS endpoint (moto never throttles).
+
+Requests are forwarded unchanged (Host included, so signatures still verify upstream) unless a
+fault rule matches the request's operation. Operations are named `<Service>.<Operation>`:
+ECS.ListTasks, SecretsManager.PutSecretValue, Route53.ListResourceRecordSets, STS.AssumeRole...
+
+Control endpoints (never forwarded):
+  POST   /__proxy/faults   {"operation": "ECS.ListTasks" | "*", "fault": F, "count": N (-1 = always),
+                            "delay_ms": D}   appends a rule
+  DELETE /__proxy/faults   removes every rule
+  GET    /__proxy/calls    {"<operation>": {"total": n, "faulted": n, "forwarded": n}}
+  POST   /__proxy/reset    removes rules and zeroes the counts
+Faults: Throttling, ThrottlingException, PriorRequestNotComplete, TooManyRequestsException,
+AccessDenied, 500, 503, reset (TCP reset, no answer), delay (wait delay_ms, then forward).
+Error bodies take each service's own shape: awsJson for ECS and Secrets Manager, XML otherwise.
+
+    python3 fault_proxy.py --upstream http://127.0.0.1:PORT
+"""
+import argparse
+import http.client
+import json
+import socket
+import struct
+import threading
+import time
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import peerlib
+
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
+TARGET_PREFIXES = {"AmazonEC2ContainerServiceV20141113": "ECS", "secretsmanager": "SecretsManager"}
+
+
+def operation_of(method, path, headers, body):
+    target = headers.get("X-Amz-Target")
+    if target and "." in target:
+        prefix, op = target.rsplit(".", 1)
+        return f"{TARGET_PREFIXES.get(prefix, prefix)}.{op}"
+    url = urlsplit(path)
+    if url.path.startswith("/2013-04-01/"):
+        parts = [p for p in url.path.split("/") if p]
+        if parts[1:2] == ["change"]:
+            return "Route53.GetChange"
+        if parts[1:2] == ["hostedzone"]:
+            if len(parts) == 3:
+                return "Route53.GetHostedZone" if method == "GET" else "Route53.Other"
+            if len(parts) >= 4 and parts[3] == "rrset":
+                return "Route53.ChangeResourceRecordSets" if method == "POST" else "Route53.ListResourceRecordSets"
+        return "Route53.Other"
+    if body and b"Action=" in body:
+        action = parse_qs(body.decode(errors="replace")).get("Action", ["Unknown"])[0]
+        return f"STS.{action}"
+    return "Other"
+
+
+class State:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.calls = {}
+
+    def count(self, op, key):
+        with self.lock:
+            entry = self.calls.setdefault(op, {"total": 0, "faulted": 0, "forwarded": 0})
+            entry[key] += 1
+
+    def take_fault(self, op):
+        with self.lock:
+            for rule in self.rules:
+                if rule["operation"] in ("*", op) and rule["count"] != 0:
+                    if rule["count"] > 0:
+                        rule["count"] -= 1
+                    return dict(rule)
+        return None
+
+
+class Handler(peerlib.QuietHandler):
+    def handle_any(self):
+        state = self.server.state
+        body = self.read_body()
+        if self.path.startswith("/__proxy/"):
+            return self.control(state, body)
+        op = operation_of(self.command, self.path, self.headers, body)
+        state.count(op, "total")
+        fault = state.take_fault(op)
+        if fault and fault["fault"] != "delay":
+            state.count(op, "faulted")
+            return self.inject(fault, op)
+        if fault:
+            time.sleep(fault.get("delay_ms", 1000) / 1000)
+        state.count(op, "forwarded")
+        self.forward(body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
+
+    def control(self, state, body):
+        if self.path == "/__proxy/faults" and self.command == "POST":
+            rule = json.loads(body)
+            rule.setdefault("count", 1)
+            rule.setdefault("operation", "*")
+            with state.lock:
+                state.rules.append(rule)
+            return self.send_json(200, {"rules": len(state.rules)})
+        if self.path == "/__proxy/faults" and self.command == "DELETE":
+            with state.lock:
+                state.rules.clear()
+            return self.send_json(200, {"rules": 0})
+        if self.path == "/__proxy/calls":
+            with state.lock:
+                return self.send_json(200, state.calls)
+        if self.path == "/__proxy/reset":
+            with state.lock:
+                state.rules.clear()
+                state.calls.clear()
+            return self.send_json(200, {})
+        self.send_bytes(404, b"unknown control path", "text/plain")
+
+    def inject(self, fault, op):
+        kind = fault["fault"]
+        if kind == "reset":
+            # SO_LINGER 0: close with RST, the way a load balancer drops a connection.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        status = {"500": 500, "503": 503, "AccessDenied": 403}.get(kind, 400)
+        code = {"500": "InternalFailure", "503": "ServiceUnavailable"}.get(kind, kind)
+        message = {"AccessDenied": "User is not authorized to perform this operation (injected)"}.get(
+            kind, "Rate exceeded (injected)" if status == 400 else "Internal error (injected)")
+        request_id = str(uuid.uuid4())
+        if op.startswith(("ECS.", "SecretsManager.")):
+            if code == "AccessDenied":
+                code = "AccessDeniedException"
+            self.send_bytes(status, json.dumps({"__type": code, "message": message}).encode(),
+                            "application/x-amz-json-1.1", {"x-amzn-RequestId": request_id})
+        else:
+            xml = ("<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">"
+                   f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+                   f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+            self.send_bytes(status, xml.encode(), "text/xml", {"x-amzn-RequestId": request_id})
+
+    def forward(self, body):
+        upstream = self.server.upstream
+        conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    conn.putheader(name, value)
+            conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            payload = response.read()
+            self.send_response(response.status)
+            for name, value in response.getheaders():
+                if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        finally:
+            conn.close()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--upstream", required=True, help="base URL of the real endpoint, e.g. moto's")
+    args = parser.parse_args()
+    server = peerlib.LoopbackServer(Handler)
+    server.state = State()
+    server.upstream = urlsplit(args.upstream)
+    peerlib.serve(server, {"upstream": args.upstream})
+
+
+if __name__ == "__main__":
+    main()
