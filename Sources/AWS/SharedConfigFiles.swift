@@ -8,6 +8,12 @@ public struct SharedConfigFiles: Sendable {
     public var config: [String: [String: String]]
     public var profile: String
 
+    public init(credentials: [String: [String: String]], config: [String: [String: String]], profile: String) {
+        self.credentials = credentials
+        self.config = config
+        self.profile = profile
+    }
+
     public static func load(environment: Environment) -> SharedConfigFiles {
         let home = environment["HOME"] ?? "/root"
         let credentialsPath = environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "\(home)/.aws/credentials"

@@ -28,6 +28,8 @@ public struct FaultProxy: Sendable {
     public let process: PeerProcess
     public var baseURL: String { process.baseURL }
 
+    public init(process: PeerProcess) { self.process = process }
+
     public static func start(upstream: String) async throws -> FaultProxy {
         FaultProxy(process: try await PeerProcess.start("fault_proxy.py", ["--upstream", upstream]))
     }
