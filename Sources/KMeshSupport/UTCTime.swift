@@ -23,7 +23,12 @@ public enum UTCTime {
     public static func iso8601(_ date: Date, milliseconds: Bool = false) -> String {
         let f = fields(date)
         var s = "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))"
-        if milliseconds { s += "." + pad(f.nanosecond / 1_000_000, 3) }
+        if milliseconds {
+            // From the double directly: nanosecond fields of binary fractions round down (.402 -> .401999).
+            let t = date.timeIntervalSince1970
+            let ms = Int(((t - t.rounded(.down)) * 1000).rounded()) % 1000
+            s += "." + pad(ms, 3)
+        }
         return s + "Z"
     }
 

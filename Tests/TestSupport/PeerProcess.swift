@@ -73,12 +73,14 @@ public final class PeerProcess: @unchecked Sendable {
         return PeerProcess(name: script, process: process, stdinPipe: stdinPipe, info: info, logFile: logFile)
     }
 
+    /// SIGTERM to this child's PID, SIGKILL if it is still there after three seconds.
     public func stop() {
-        if process.isRunning {
-            kill(pid, SIGTERM)
-            process.waitUntilExit()
-        }
         try? stdinPipe.fileHandleForWriting.close()
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<300 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
     }
 
     deinit { stop() }

@@ -8,11 +8,17 @@ import datetime
 import ipaddress
 import json
 import os
+import signal
 import socket
 import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# A parent may spawn us from a thread with SIGTERM blocked (Swift's test runner does): the mask is
+# inherited, and a blocked SIGTERM would leave us running forever. Take the defaults back.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class LoopbackServer(ThreadingHTTPServer):

@@ -1,0 +1,95 @@
+import FoundationEssentials
+import KMeshSupport
+
+public struct KumaUser: Sendable, Decodable, Equatable {
+    public var name: String
+    public var groups: [String]
+}
+
+/// Any listed Kuma resource (Mesh, MeshService, MeshExternalService, MeshMultiZoneService,
+/// Dataplane, HostnameGenerator). `spec` and `status` stay as JSON; typed views are below.
+public struct KumaResource: Sendable, Decodable, Equatable {
+    public var type: String
+    public var mesh: String?
+    public var name: String
+    public var labels: [String: String]
+    public var spec: JSONValue?
+    public var status: JSONValue?
+
+    enum CodingKeys: String, CodingKey { case type, mesh, name, labels, spec, status }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decodeIfPresent(String.self, forKey: .type) ?? ""
+        mesh = try c.decodeIfPresent(String.self, forKey: .mesh)
+        name = try c.decode(String.self, forKey: .name)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        spec = try c.decodeIfPresent(JSONValue.self, forKey: .spec)
+        status = try c.decodeIfPresent(JSONValue.self, forKey: .status)
+    }
+
+    /// `status.addresses[].hostname`.
+    public var hostnames: [String] {
+        guard case .array(let a)? = status?["addresses"] else { return [] }
+        return a.compactMap { $0["hostname"]?.stringValue }
+    }
+
+    /// `status.vips[].ip`.
+    public var vips: [String] {
+        guard case .array(let a)? = status?["vips"] else { return [] }
+        return a.compactMap { $0["ip"]?.stringValue }
+    }
+}
+
+/// The mesh-scoped collections the reconcilers list.
+public enum MeshScopedCollection: String, Sendable, CaseIterable {
+    case dataplanes, meshservices, meshexternalservices, meshmultizoneservices
+}
+
+public struct DataplaneTokenRequest: Sendable, Encodable, Equatable {
+    public var mesh: String
+    public var tags: [String: [String]]
+    public var type: String
+    public var validFor: String
+    public var name: String?
+
+    /// A token for every proxy of one service: mesh and `kuma.io/service` tag, no name.
+    public static func forService(_ service: String, mesh: String, validFor: GoDuration) -> DataplaneTokenRequest {
+        DataplaneTokenRequest(mesh: mesh, tags: ["kuma.io/service": [service]], type: "dataplane",
+                              validFor: validFor.description, name: nil)
+    }
+}
+
+/// The Kuma control-plane operations this project uses. Every call sends the bearer token and
+/// `Content-Type: application/json`; failures are `KumaAPIError` or `KumaClientError`.
+public protocol KumaAPI: Sendable {
+    /// POST /tokens/dataplane; the JWT comes back as a `Secret`.
+    func generateDataplaneToken(_ request: DataplaneTokenRequest) async throws -> Secret
+    /// POST /tokens/user.
+    func generateUserToken(name: String, groups: [String], validFor: GoDuration) async throws -> Secret
+    /// GET /who-am-i: verifies the token in use.
+    func whoAmI() async throws -> KumaUser
+    /// GET /meshes, every page.
+    func meshes() async throws -> [KumaResource]
+    /// GET /meshes/{mesh}/{collection}, every page.
+    func list(mesh: String, _ collection: MeshScopedCollection) async throws -> [KumaResource]
+    /// GET /hostnamegenerators, every page.
+    func hostnameGenerators() async throws -> [KumaResource]
+    /// PUT /global-secrets/{name} with `data` base64-encoded.
+    func putGlobalSecret(name: String, data: Secret) async throws
+}
+
+/// Where the API token comes from: a fixed value, or a secret read again when the control plane
+/// rejects the current one.
+public protocol KumaTokenSource: Sendable {
+    func token() async throws -> Secret?
+    /// The control plane answered 401 with the current token: the next `token()` reloads.
+    func invalidate() async
+}
+
+public struct StaticKumaToken: KumaTokenSource {
+    let value: Secret?
+    public init(_ value: Secret?) { self.value = value }
+    public func token() async throws -> Secret? { value }
+    public func invalidate() async {}
+}
