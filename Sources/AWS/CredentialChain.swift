@@ -46,7 +46,7 @@ public enum CredentialChain {
             let session = env["AWS_ROLE_SESSION_NAME"] ?? "kmesh-ecs-\(Int(options.clock.now().timeIntervalSince1970))"
             logger.debug("using AWS web identity credentials", metadata: ["role-arn": "\(roleArn)"])
             return RefreshingCredentialProvider(refreshBefore: options.refreshBefore, clock: options.clock) {
-                guard let token = FileReader.read(tokenFile).map({ String(decoding: $0, as: UTF8.self).trimmingWhitespace() }), !token.isEmpty else {
+                guard let token = FileReader.read(tokenFile).map({ String(decoding: $0, as: UTF8.self).trimmingASCIIWhitespace() }), !token.isEmpty else {
                     throw CredentialsError(provider: "web identity", message: "cannot read the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")
                 }
                 guard let client = sts() else {
@@ -89,7 +89,7 @@ public enum CredentialChain {
                     guard let t = FileReader.read(tokenFile) else {
                         throw CredentialsError(provider: "container endpoint", message: "cannot read \(tokenFile) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
                     }
-                    headers.set("Authorization", String(decoding: t, as: UTF8.self).trimmingWhitespace())
+                    headers.set("Authorization", String(decoding: t, as: UTF8.self).trimmingASCIIWhitespace())
                 } else if let token {
                     headers.set("Authorization", token)
                 }

@@ -35,12 +35,12 @@ public struct SharedConfigFiles: Sendable {
         var sections: [String: [String: String]] = [:]
         var current: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = rawLine.trimmingWhitespace()
+            let line = rawLine.trimmingASCIIWhitespace()
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {
-                var name = String(line.dropFirst().dropLast()).trimmingWhitespace()
+                var name = String(line.dropFirst().dropLast()).trimmingASCIIWhitespace()
                 if configStyle {
-                    if name.hasPrefix("profile ") { name = String(name.dropFirst(8)).trimmingWhitespace() }
+                    if name.hasPrefix("profile ") { name = String(name.dropFirst(8)).trimmingASCIIWhitespace() }
                     else if name != "default" { current = nil; continue }  // sso-session, services, ...
                 }
                 current = name
@@ -50,9 +50,9 @@ public struct SharedConfigFiles: Sendable {
             guard let section = current, let eq = line.firstIndex(of: "=") else { continue }
             // Indented lines are sub-properties (e.g. `s3 =` blocks): not needed here.
             if rawLine.first == " " || rawLine.first == "\t" { continue }
-            let key = String(line[..<eq]).trimmingWhitespace().lowercased()
-            var value = String(line[line.index(after: eq)...]).trimmingWhitespace()
-            if let hash = value.firstRange(of: " #") ?? value.firstRange(of: " ;") { value = String(value[..<hash.lowerBound]).trimmingWhitespace() }
+            let key = String(line[..<eq]).trimmingASCIIWhitespace().lowercased()
+            var value = String(line[line.index(after: eq)...]).trimmingASCIIWhitespace()
+            if let hash = value.firstRange(of: " #") ?? value.firstRange(of: " ;") { value = String(value[..<hash.lowerBound]).trimmingASCIIWhitespace() }
             sections[section]![key] = value
         }
         return sections
@@ -61,14 +61,5 @@ public struct SharedConfigFiles: Sendable {
     static func readFile(_ path: String) -> String? {
         guard let data = FileReader.read(path) else { return nil }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-extension StringProtocol {
-    func trimmingWhitespace() -> String {
-        let bytes = Array(utf8)
-        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
-        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else { return "" }
-        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CCurl
 import FoundationEssentials
+import KMeshSupport
 import Synchronization
 
 /// `HTTPClient` over libcurl's multi interface. One background thread drives every transfer of
@@ -303,19 +304,8 @@ private let curlWriteHeader: kmesh_data_callback = { pointer, size, count, conte
         transfer.responseHeaders.removeAll()
     } else if let colon = line.firstIndex(of: ":") {
         let name = String(line[..<colon])
-        let value = line[line.index(after: colon)...].trimmingSpaces()
+        let value = line[line.index(after: colon)...].trimmingASCIIWhitespace()
         transfer.responseHeaders.append((name, value))
     }
     return n
-}
-
-extension Substring {
-    /// Trims ASCII whitespace by bytes: `"\r\n"` is one Character in Swift, so a Character-based
-    /// trim would miss it.
-    func trimmingSpaces() -> String {
-        let bytes = Array(utf8)
-        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
-        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else { return "" }
-        return String(decoding: bytes[first...last], as: UTF8.self)
-    }
 }

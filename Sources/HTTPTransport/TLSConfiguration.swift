@@ -36,25 +36,12 @@ public struct TLSConfiguration: Sendable {
     func combinedBlob() -> Data? {
         guard let extra = extraCAPEM else { return nil }
         var blob = Data()
-        if let path = caBundlePath, let bundle = Self.readFile(path) {
+        if let path = caBundlePath, let bundle = FileReader.read(path) {
             blob.append(bundle)
             blob.append(10)
         }
         blob.append(extra)
         blob.append(10)
         return blob
-    }
-
-    static func readFile(_ path: String) -> Data? {
-        guard let f = fopen(path, "rb") else { return nil }
-        defer { fclose(f) }
-        var data = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, f)
-            if n > 0 { data.append(contentsOf: buffer[0..<n]) }
-            if n < buffer.count { break }
-        }
-        return data
     }
 }

@@ -147,7 +147,7 @@ public struct LiveKuma: KumaAPI {
     }
 
     func jwt(_ response: HTTPResponse, _ method: String, _ path: String) throws -> Secret {
-        let text = response.bodyText.trimmingASCIISpaces()
+        let text = response.bodyText.trimmingASCIIWhitespace()
         guard text.split(separator: ".", omittingEmptySubsequences: false).count == 3 else {
             throw KumaClientError.unexpectedResponse(method: method, path: path, detail: "the body is not a JWT")
         }
@@ -165,11 +165,4 @@ public struct LiveKuma: KumaAPI {
 
 extension String {
     func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-
-    func trimmingASCIISpaces() -> String {
-        let bytes = Array(utf8)
-        func space(_ b: UInt8) -> Bool { b == 32 || b == 9 || b == 13 || b == 10 }
-        guard let first = bytes.firstIndex(where: { !space($0) }), let last = bytes.lastIndex(where: { !space($0) }) else { return "" }
-        return String(decoding: bytes[first...last], as: UTF8.self)
-    }
 }

@@ -13,7 +13,6 @@ Prints one JSON line with the port and those values; exits when stdin closes.
 import json
 import logging
 import os
-import sys
 import urllib.request
 
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
@@ -99,11 +98,7 @@ def main():
     info = {"port": port, "pid": os.getpid(), "role_arn": role["Arn"]}
     info.update(keys)
     print(json.dumps(info), flush=True)
-    try:
-        while sys.stdin.buffer.read(1024):
-            pass
-    except (OSError, ValueError):
-        pass
+    peerlib.wait_for_parent()
     os._exit(0)
 
 

@@ -120,6 +120,15 @@ def make_tls_material(directory):
     return context, paths["ca.pem"]
 
 
+def wait_for_parent():
+    """Blocks until stdin reaches end of file: the parent has exited or closed our stdin."""
+    try:
+        while sys.stdin.buffer.read(1024):
+            pass
+    except (OSError, ValueError):
+        pass
+
+
 def serve(server, ready_info, foreground=False):
     """Prints the ready line, serves until stdin closes (or forever when stdin is a terminal)."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -130,9 +139,5 @@ def serve(server, ready_info, foreground=False):
     if foreground or sys.stdin is None or sys.stdin.isatty():
         thread.join()
     else:
-        try:
-            while sys.stdin.buffer.read(1024):
-                pass
-        except (OSError, ValueError):
-            pass
+        wait_for_parent()
     os._exit(0)
