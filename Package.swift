@@ -11,9 +11,11 @@ let package = Package(
     products: [
         .library(name: "AWS", targets: ["AWS"]),
         .library(name: "Kuma", targets: ["Kuma"]),
+        .executable(name: "reconcile-tokens", targets: ["reconcile-tokens"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // System libraries, found through pkg-config. The Lambda build points PKG_CONFIG_PATH at
@@ -42,6 +44,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Pure planning: no I/O, no clock, no logging.
+        .target(name: "ReconcileCore", dependencies: ["KMeshSupport"]),
+        // Read current state, plan, log, apply.
+        .target(name: "Reconcilers", dependencies: [
+            "ReconcileCore", "AWS", "Kuma", "SigV4", "KMeshSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Options, configuration from flags and environment, wiring.
+        .target(name: "TokensCLI", dependencies: [
+            "Reconcilers", "AWS", "Kuma", "HTTPTransport", "KMeshSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "reconcile-tokens", dependencies: ["TokensCLI"]),
+
         // Tests. TestSupport starts the loopback peers (moto, the Kuma stand-in, the fault proxy,
         // the credential-endpoint stand-in) as child processes and stops them by PID.
         .target(name: "TestSupport", dependencies: [
@@ -53,5 +70,9 @@ let package = Package(
         .testTarget(name: "HTTPTransportTests", dependencies: ["HTTPTransport", "TestSupport"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "TestSupport"]),
         .testTarget(name: "KumaTests", dependencies: ["Kuma", "TestSupport"]),
+        .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore"]),
+        .testTarget(name: "TokensCLITests", dependencies: ["TokensCLI", "Reconcilers", "KMeshSupport"]),
+        
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ReconcileCore", "Kuma", "AWS", "KMeshSupport"]),
     ]
 )

@@ -37,8 +37,8 @@ public struct FaultProxy: Sendable {
     static let http = CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil)))
 
     /// Adds a rule: `fault` for the next `count` calls of `operation` (`-1`: every call).
-    public func inject(_ fault: String, operation: String = "*", count: Int = 1, delayMs: Int? = nil) async throws {
-        var rule: [String: Any] = ["fault": fault, "operation": operation, "count": count]
+    public func inject(_ fault: String, operation: String = "*", count: Int = 1, every: Int = 1, delayMs: Int? = nil) async throws {
+        var rule: [String: Any] = ["fault": fault, "operation": operation, "count": count, "every": every]
         if let delayMs { rule["delay_ms"] = delayMs }
         _ = try await Self.http.send(HTTPRequest(method: "POST", url: baseURL + "/__proxy/faults",
                                                  headers: ["Content-Type": "application/json"],
@@ -56,6 +56,7 @@ public struct FaultProxy: Sendable {
     }
 
     public func total(_ operation: String) async throws -> Int { try await calls()[operation]?["total"] ?? 0 }
+    public func forwarded(_ operation: String) async throws -> Int { try await calls()[operation]?["forwarded"] ?? 0 }
 }
 
 public enum TestAWS {

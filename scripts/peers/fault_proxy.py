@@ -7,6 +7,7 @@ ECS.ListTasks, SecretsManager.PutSecretValue, Route53.ListResourceRecordSets, ST
 
 Control endpoints (never forwarded):
   POST   /__proxy/faults   {"operation": "ECS.ListTasks" | "*", "fault": F, "count": N (-1 = always),
+                            "every": K (fault every K-th matching call, per operation; default 1),
                             "delay_ms": D}   appends a rule
   DELETE /__proxy/faults   removes every rule
   GET    /__proxy/calls    {"<operation>": {"total": n, "faulted": n, "forwarded": n}}
@@ -70,6 +71,10 @@ class State:
         with self.lock:
             for rule in self.rules:
                 if rule["operation"] in ("*", op) and rule["count"] != 0:
+                    seen = rule.setdefault("seen", {})
+                    seen[op] = seen.get(op, 0) + 1
+                    if (seen[op] - 1) % rule.get("every", 1) != 0:
+                        continue
                     if rule["count"] > 0:
                         rule["count"] -= 1
                     return dict(rule)

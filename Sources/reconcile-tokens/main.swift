@@ -1,0 +1,3 @@
+import TokensCLI
+
+await ReconcileTokensMain.main()
