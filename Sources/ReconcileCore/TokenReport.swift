@@ -12,14 +12,17 @@ public struct TokenReport: Sendable, Codable, Equatable {
         public var service: String
         public var secret: String?
         public var tasks: Int
+        /// Tasks still PROVISIONING or PENDING: typically waiting for this secret.
+        public var waiting: Int
         public var action: Action
         public var reason: String
 
-        public init(mesh: String?, service: String, secret: String?, tasks: Int, action: Action, reason: String) {
+        public init(mesh: String?, service: String, secret: String?, tasks: Int, waiting: Int = 0, action: Action, reason: String) {
             self.mesh = mesh
             self.service = service
             self.secret = secret
             self.tasks = tasks
+            self.waiting = waiting
             self.action = action
             self.reason = reason
         }
@@ -58,7 +61,8 @@ public struct TokenReport: Sendable, Codable, Equatable {
     public func text() -> String {
         var rows = [["SERVICE", "MESH", "SECRET", "TASKS", "ACTION", "REASON"]]
         for e in services {
-            rows.append([e.service, e.mesh ?? "-", e.secret ?? "-", String(e.tasks), e.action.rawValue, e.reason])
+            rows.append([e.service, e.mesh ?? "-", e.secret ?? "-", e.waiting > 0 ? "\(e.tasks) (\(e.waiting) waiting)" : String(e.tasks),
+                         e.action.rawValue, e.reason])
         }
         var widths = [Int](repeating: 0, count: 5)
         for r in rows { for i in 0..<5 { widths[i] = max(widths[i], r[i].count) } }

@@ -58,6 +58,8 @@ public struct TokenReconciler: Sendable {
         let (tasks, clusterCount, listErrors) = await readTasks(scope)
         errors += listErrors
         let grouping = TaskGrouping.group(tasks, defaultMesh: options.defaultMesh)
+        let waitingArns = Set(tasks.filter { $0.lastStatus == "PROVISIONING" || $0.lastStatus == "PENDING" }.map(\.arn))
+        let waiting: @Sendable (ServiceKey) -> Int = { key in grouping.services[key]?.filter { waitingArns.contains($0) }.count ?? 0 }
         for bad in grouping.invalid {
             logger.warning("task skipped: invalid service tag", metadata: ["task": "\(bad.taskArn)", "reason": "\(bad.problem)"])
             entries.append(.init(mesh: nil, service: bad.value, secret: nil, tasks: 1, action: .skipped,
@@ -82,7 +84,8 @@ public struct TokenReconciler: Sendable {
             let name = options.secretNamePrefix + key.service
             let taskCount = grouping.services[key]!.count
             let entry = { (action: TokenReport.Action, reason: String) in
-                TokenReport.Entry(mesh: key.mesh, service: key.service, secret: name, tasks: taskCount, action: action, reason: reason)
+                TokenReport.Entry(mesh: key.mesh, service: key.service, secret: name, tasks: taskCount, waiting: waiting(key),
+                                  action: action, reason: reason)
             }
             switch stored[name] ?? .failure("the secret was not read") {
             case .failure(let reason):
@@ -114,12 +117,13 @@ public struct TokenReconciler: Sendable {
             errors.append(unreachable)
             for (key, _, _) in toWrite {
                 entries.append(.init(mesh: key.mesh, service: key.service, secret: options.secretNamePrefix + key.service,
-                                     tasks: grouping.services[key]!.count, action: .failed, reason: "not written: the Kuma API is not usable (see the error below)"))
+                                     tasks: grouping.services[key]!.count, waiting: waiting(key), action: .failed,
+                                     reason: "not written: the Kuma API is not usable (see the error below)"))
             }
         } else {
             entries += await withBoundedConcurrency(toWrite, limit: options.concurrency) { item in
                 let (key, value, reason) = item
-                return await self.write(key, value, reason, tasks: grouping.services[key]!.count)
+                return await self.write(key, value, reason, tasks: grouping.services[key]!.count, waiting: waiting(key))
             }
         }
 

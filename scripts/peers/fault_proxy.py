@@ -11,6 +11,7 @@ Control endpoints (never forwarded):
                             "delay_ms": D}   appends a rule
   DELETE /__proxy/faults   removes every rule
   GET    /__proxy/calls    {"<operation>": {"total": n, "faulted": n, "forwarded": n}}
+  GET    /__proxy/concurrency  {"in_flight", "max_in_flight"}: requests forwarded at once
   POST   /__proxy/reset    removes rules and zeroes the counts
 Faults: Throttling, ThrottlingException, PriorRequestNotComplete, TooManyRequestsException,
 AccessDenied, 500, 503, reset (TCP reset, no answer), delay (wait delay_ms, then forward).
@@ -61,6 +62,8 @@ class State:
         self.lock = threading.Lock()
         self.rules = []
         self.calls = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def count(self, op, key):
         with self.lock:
@@ -96,7 +99,14 @@ class Handler(peerlib.QuietHandler):
         if fault:
             time.sleep(fault.get("delay_ms", 1000) / 1000)
         state.count(op, "forwarded")
-        self.forward(body)
+        with state.lock:
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self.forward(body)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
@@ -115,10 +125,14 @@ class Handler(peerlib.QuietHandler):
         if self.path == "/__proxy/calls":
             with state.lock:
                 return self.send_json(200, state.calls)
+        if self.path == "/__proxy/concurrency":
+            with state.lock:
+                return self.send_json(200, {"in_flight": state.in_flight, "max_in_flight": state.max_in_flight})
         if self.path == "/__proxy/reset":
             with state.lock:
                 state.rules.clear()
                 state.calls.clear()
+                state.max_in_flight = state.in_flight
             return self.send_json(200, {})
         self.send_bytes(404, b"unknown control path", "text/plain")
 

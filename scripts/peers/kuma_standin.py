@@ -24,6 +24,7 @@ Test controls under /__standin/ (never part of the contract):
   POST /__standin/user-token {"name", "groups", "valid_for_seconds"}  issues a user token directly
   POST /__standin/verify {"token"}                -> {"valid", "kind", "claims", "reason"}
   GET  /__standin/calls                           -> {"POST /tokens/dataplane": n, "POST /tokens/dataplane mesh=M": n, ...}
+  GET  /__standin/concurrency                     -> {"in_flight", "max_in_flight"}: contract requests served at once
   POST /__standin/reset                           zeroes counts, clears faults
 
     python3 kuma_standin.py [--meshes default,payments] [--tls DIR]
@@ -107,6 +108,8 @@ class ControlPlane:
         self.revoked = set()
         self.faults = []
         self.calls = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
 
     def add_mesh(self, name):
         with self.lock:
@@ -173,6 +176,19 @@ class Handler(peerlib.QuietHandler):
         self.send_json(status, std_error(status, title, detail, invalid))
 
     def dispatch(self, method):
+        cp = self.server.cp
+        if self.path.startswith("/__standin/"):
+            return self.serve(method)
+        with cp.lock:
+            cp.in_flight += 1
+            cp.max_in_flight = max(cp.max_in_flight, cp.in_flight)
+        try:
+            return self.serve(method)
+        finally:
+            with cp.lock:
+                cp.in_flight -= 1
+
+    def serve(self, method):
         cp = self.server.cp
         url = urlsplit(self.path)
         body = self.read_body()
@@ -394,10 +410,14 @@ class Handler(peerlib.QuietHandler):
         if path == "/__standin/calls":
             with cp.lock:
                 return self.send_json(200, dict(cp.calls))
+        if path == "/__standin/concurrency":
+            with cp.lock:
+                return self.send_json(200, {"in_flight": cp.in_flight, "max_in_flight": cp.max_in_flight})
         if path == "/__standin/reset" and method == "POST":
             with cp.lock:
                 cp.calls.clear()
                 cp.faults.clear()
+                cp.max_in_flight = cp.in_flight
             return self.send_json(200, {})
         self.plain(404, "unknown control path")
 

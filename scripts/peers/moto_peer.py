@@ -70,7 +70,8 @@ def post(base, path, body, content_type="application/json"):
     urllib.request.urlopen(request).read()
 
 
-def main():
+def start():
+    """Starts moto on a free loopback port with auth on; returns (server, info)."""
     fix_moto_bodyless_signature_check()
     allow_unsigned_federation_calls()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -95,8 +96,13 @@ def main():
     # From here on every request must carry a valid signature by a known key.
     post(base, "/moto-api/reset-auth", "0", "text/plain")
 
-    info = {"port": port, "pid": os.getpid(), "role_arn": role["Arn"]}
+    info = {"port": port, "pid": os.getpid(), "role_arn": role["Arn"], "base_url": base}
     info.update(keys)
+    return server, info
+
+
+def main():
+    _, info = start()
     print(json.dumps(info), flush=True)
     peerlib.wait_for_parent()
     os._exit(0)
