@@ -18,7 +18,7 @@ struct ReconcileTokensTests {
     }
 
     @Test func convergesAcrossClustersAndMeshesAndTheSecondPassWritesNothing() async throws {
-        let w = try await TokensWorld.make(region: "eu-west-1", meshes: ["default", "payments"])
+        let w = try await TokensWorld.make(region: "us-west-1", meshes: ["default", "payments"])
         defer { w.stop() }
         try await w.cluster("prod", [("web", nil, 3), ("billing", "payments", 2), ("plain", nil, 0)])
         try await w.cluster("batch", [("worker", nil, 2), ("ledger", "payments", 1), ("web", nil, 1)])

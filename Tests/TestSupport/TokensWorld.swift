@@ -5,7 +5,8 @@ import Kuma
 
 /// One isolated world for an end-to-end test of reconcile-tokens: its own moto region (moto keeps
 /// state per region), its own fault proxy in front of moto (whose counts are this test's), and its
-/// own Kuma stand-in.
+/// own Kuma stand-in. Give every test a region no other test uses: moto's ListTasks matches cluster
+/// names by substring, so `prod` would also list another test's `ecs-test-prod`.
 public struct TokensWorld: Sendable {
     public let moto: MotoPeer
     public let proxy: FaultProxy
