@@ -214,6 +214,45 @@ struct ReconcileTokensTests {
         #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
     }
 
+    @Test func withoutBatchGetPermissionItSaysSoOnceAndReadsOneByOne() async throws {
+        let w = try await TokensWorld.make(region: "us-east-2")
+        defer { w.stop() }
+        let services = (0..<25).map { "nb-\($0)" }
+        try await w.cluster("nb", services.map { ($0, nil, 1) })
+        for s in services { try await w.secret(s) }
+        let run = try await w.reconcile(["--cluster", "nb", "--output", "json"], extra: [
+            "AWS_ACCESS_KEY_ID": w.moto.noBatch.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.noBatch.secretAccessKey.value,
+        ])
+        #expect(run.exitCode == 0, "\(run.output)")
+        #expect(try report(run).totals["written"] == 25)
+        let warnings = run.logLines.filter { ($0["msg"] as? String)?.contains("BatchGetSecretValue") == true }
+        #expect(warnings.count == 1, "said \(warnings.count) times")
+        #expect(warnings.first?["level"] as? String == "warning")
+        #expect(try await w.proxy.total("SecretsManager.GetSecretValue") == 25)
+    }
+
+    @Test func rejectedAPITokenAndUnknownMeshAreReportedPlainly() async throws {
+        let w = try await TokensWorld.make(region: "us-west-2", meshes: ["default"])
+        defer { w.stop() }
+        try await w.cluster("c", [("known", nil, 1), ("lost", "ghost", 1)])
+        try await w.secret("known")
+        try await w.secret("lost")
+        let rejected = try await w.reconcile(["--cluster", "c", "--output", "json"], extra: ["KUMA_API_TOKEN": w.kuma.forgedToken.value])
+        #expect(rejected.exitCode == 1)
+        let r1 = try report(rejected)
+        #expect(r1.errors.count == 1 && r1.errors[0].contains("HTTP 401") && r1.errors[0].contains("issue a new user token"))
+        #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
+        #expect(!rejected.output.contains(w.kuma.forgedToken.value))
+
+        let run = try await w.reconcile(["--cluster", "c", "--output", "json"])
+        #expect(run.exitCode == 1)
+        let r2 = try report(run)
+        #expect(r2.entry("known")?.action == "written")
+        #expect(r2.entry("lost")?.action == "failed")
+        #expect(r2.entry("lost")?.reason.contains("Signing Key not found") == true)
+        #expect(r2.entry("lost")?.reason.contains("check the kuma.io/mesh tag") == true)
+    }
+
     @Test func configurationAndUsageErrorsExitWithTheirCodes() async throws {
         let noURL = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_TOKEN": "t", "AWS_REGION": "eu-west-1"])
         #expect(noURL.exitCode == 78 && noURL.stderr.contains("KUMA_API_SERVER_URL"))

@@ -17,6 +17,11 @@ public struct MotoPeer: Sendable {
         AWSCredentials(accessKeyId: process.string("limited_access_key_id")!,
                        secretAccessKey: Secret(process.string("limited_secret_access_key")!), source: "test")
     }
+    /// A user allowed everything but secretsmanager:BatchGetSecretValue.
+    public var noBatch: AWSCredentials {
+        AWSCredentials(accessKeyId: process.string("nobatch_access_key_id")!,
+                       secretAccessKey: Secret(process.string("nobatch_secret_access_key")!), source: "test")
+    }
     public var roleArn: String { process.string("role_arn")! }
 
     public static let shared = PeerHandle { try await PeerProcess.start("moto_peer.py") }

@@ -4,6 +4,7 @@
 Before turning authentication on it creates, through moto's own IAM API:
   - user kmesh-admin with a policy allowing everything, and an access key  -> access_key_id / secret_access_key
   - user kmesh-limited allowed only ecs:ListClusters                       -> limited_access_key_id / ...
+  - user kmesh-nobatch allowed everything but secretsmanager:BatchGetSecretValue -> nobatch_access_key_id / ...
   - role kmesh-web-identity (trusting any web identity) with full access   -> role_arn
 ECS task state transitions are set to manual, so DescribeTasks does not advance task status.
 Prints one JSON line with the port and those values; exits when stdin closes.
@@ -59,6 +60,9 @@ def allow_unsigned_federation_calls():
 
 
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+NO_BATCH_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"}]}
 LIMITED_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ecs:ListClusters", "Resource": "*"}]}
 TRUST_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Federated": "*"},
                                                           "Action": "sts:AssumeRoleWithWebIdentity"}]}
@@ -82,7 +86,8 @@ def start():
     iam = boto3.client("iam", endpoint_url=base, region_name="us-east-1",
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
     keys = {}
-    for user, policy, prefix in (("kmesh-admin", ADMIN_POLICY, ""), ("kmesh-limited", LIMITED_POLICY, "limited_")):
+    for user, policy, prefix in (("kmesh-admin", ADMIN_POLICY, ""), ("kmesh-limited", LIMITED_POLICY, "limited_"),
+                                 ("kmesh-nobatch", NO_BATCH_POLICY, "nobatch_")):
         iam.create_user(UserName=user)
         iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName=user)["AccessKey"]
