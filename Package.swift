@@ -51,9 +51,13 @@ let package = Package(
             "ReconcileCore", "AWS", "Kuma", "SigV4", "KMeshSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Options, configuration from flags and environment, wiring.
+        // The custom-runtime loop over a small Runtime API protocol.
+        .target(name: "LambdaRuntime", dependencies: [
+            "HTTPTransport", "KMeshSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Options, configuration from flags and environment, wiring; the Lambda handler.
         .target(name: "TokensCLI", dependencies: [
-            "Reconcilers", "AWS", "Kuma", "HTTPTransport", "KMeshSupport",
+            "Reconcilers", "AWS", "Kuma", "HTTPTransport", "KMeshSupport", "LambdaRuntime",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -71,7 +75,8 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS", "TestSupport"]),
         .testTarget(name: "KumaTests", dependencies: ["Kuma", "TestSupport"]),
         .testTarget(name: "ReconcileCoreTests", dependencies: ["ReconcileCore"]),
-        .testTarget(name: "TokensCLITests", dependencies: ["TokensCLI", "Reconcilers", "KMeshSupport"]),
+        .testTarget(name: "TokensCLITests", dependencies: ["TokensCLI", "Reconcilers", "KMeshSupport", "LambdaRuntime", "TestSupport"]),
+        .testTarget(name: "LambdaRuntimeTests", dependencies: ["LambdaRuntime", "TestSupport"]),
         
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "ReconcileCore", "Kuma", "AWS", "KMeshSupport"]),
     ]

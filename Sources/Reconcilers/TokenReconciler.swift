@@ -49,7 +49,9 @@ public struct TokenReconciler: Sendable {
 
     /// One pass. Never throws: every failure lands in the report, and the other services are
     /// still done.
-    public func run(_ scope: Scope = .all) async -> TokenReport {
+    /// `deadline`: no new write starts after it; services not reached are reported as skipped
+    /// for the next pass (a Lambda invocation must answer before its own deadline).
+    public func run(_ scope: Scope = .all, deadline: ContinuousClock.Instant? = nil) async -> TokenReport {
         let started = ContinuousClock.now
         var errors: [String] = []
         var entries: [TokenReport.Entry] = []
@@ -123,6 +125,11 @@ public struct TokenReconciler: Sendable {
         } else {
             entries += await withBoundedConcurrency(toWrite, limit: options.concurrency) { item in
                 let (key, value, reason) = item
+                if let deadline, ContinuousClock.now >= deadline {
+                    return TokenReport.Entry(mesh: key.mesh, service: key.service, secret: self.options.secretNamePrefix + key.service,
+                                             tasks: grouping.services[key]!.count, waiting: waiting(key), action: .skipped,
+                                             reason: "not started: the invocation's deadline was near (\(reason)); the next pass does it")
+                }
                 return await self.write(key, value, reason, tasks: grouping.services[key]!.count, waiting: waiting(key))
             }
         }

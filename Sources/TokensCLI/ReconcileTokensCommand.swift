@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AWS
 import ArgumentParser
 import FoundationEssentials
@@ -95,6 +98,11 @@ public struct ReconcileTokensCommand: AsyncParsableCommand {
 /// `main()` on the command from top-level code binds to ParsableCommand's synchronous overload.)
 public enum ReconcileTokensMain {
     public static func main() async {
+        // The same binary is the Lambda function: the runtime sets AWS_LAMBDA_RUNTIME_API.
+        let environment = Environment.process()
+        if environment["AWS_LAMBDA_RUNTIME_API"] != nil {
+            exit(await TokensLambdaMain.run(environment: environment))
+        }
         do {
             var command = try ReconcileTokensCommand.parseAsRoot()
             if var async = command as? any AsyncParsableCommand {

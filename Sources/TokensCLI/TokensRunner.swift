@@ -3,6 +3,7 @@ import FoundationEssentials
 import HTTPTransport
 import KMeshSupport
 import Kuma
+import LambdaRuntime
 import Logging
 import Reconcilers
 import ReconcileCore
@@ -18,7 +19,18 @@ public enum TokensRunner {
     public static func bootstrapLogging(level: Logger.Level, format: LogFormat) {
         let first = loggingBootstrapped.withLock { done -> Bool in defer { done = true }; return !done }
         guard first else { return }
-        LoggingSystem.bootstrap { label in LineLogHandler(label: label, format: format, level: level) }
+        LoggingSystem.bootstrap({ label, provider in
+            var handler = LineLogHandler(label: label, format: format, level: level)
+            handler.metadataProvider = provider
+            return handler
+        }, metadataProvider: LambdaContext.metadataProvider)
+    }
+
+    /// The Runtime API is plain HTTP on a link-local address: no TLS, no proxy.
+    public static func runtimeHTTP() -> CurlHTTPClient {
+        var c = CurlHTTPClient.Configuration(tls: TLSConfiguration(caBundlePath: nil))
+        c.connectTimeout = .seconds(2)
+        return CurlHTTPClient(configuration: c)
     }
 
     /// Everything a pass needs, built once (and kept warm across Lambda invocations).

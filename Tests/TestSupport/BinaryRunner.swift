@@ -65,3 +65,52 @@ final class CollectedOutput: @unchecked Sendable {
     var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
     var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
 }
+
+/// A built executable left running (a Lambda bootstrap polling the Runtime API); `stop()` ends it
+/// by PID and returns what it printed.
+public final class BackgroundBinary: @unchecked Sendable {
+    let process: Process
+    let collected = CollectedOutput()
+
+    public init(_ name: String, _ arguments: [String] = [], environment: [String: String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Binaries.path(name))
+        process.arguments = arguments
+        var env = environment
+        env["PATH"] = env["PATH"] ?? "/usr/bin:/bin"
+        env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let c = collected
+        out.fileHandleForReading.readabilityHandler = { c.append(stdout: $0.availableData) }
+        err.fileHandleForReading.readabilityHandler = { c.append(stderr: $0.availableData) }
+        try process.run()
+    }
+
+    public var isRunning: Bool { process.isRunning }
+    public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// Waits up to `seconds` for the process to exit by itself.
+    public func waitForExit(seconds: Double) async -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return exitCode
+    }
+
+    @discardableResult
+    public func stop() -> BinaryRun {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            for _ in 0..<200 where process.isRunning { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        process.waitUntilExit()
+        usleep(50_000)
+        return BinaryRun(exitCode: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
