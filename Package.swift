@@ -61,7 +61,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .executableTarget(name: "reconcile-tokens", dependencies: ["TokensCLI"]),
+        // glibc shims, active only in the Lambda build (lambda/package.sh).
+        .target(name: "CCompat"),
+        .executableTarget(name: "reconcile-tokens", dependencies: ["TokensCLI", "CCompat"]),
 
         // Tests. TestSupport starts the loopback peers (moto, the Kuma stand-in, the fault proxy,
         // the credential-endpoint stand-in) as child processes and stops them by PID.
