@@ -1,4 +1,5 @@
 import AWS
+import Kuma
 import Foundation
 import KMeshSupport
 import Testing
@@ -115,5 +116,50 @@ struct ReconcileTokensLambdaTests {
         #expect(results.first?["kind"] as? String == "init-error")
         #expect(results.first?["error_type"] as? String == "Runtime.ConfigurationError")
         #expect((((results.first?["body"]) as? [String: Any])?["errorMessage"] as? String)?.contains("KUMA_API_SERVER_URL") == true)
+    }
+}
+
+extension ReconcileTokensLambdaTests {
+    /// A warm instance keeps the API token, and reads its secret again only when the control plane
+    /// rejects it: a rotation (new token in the secret, old one revoked) needs no restart.
+    @Test func aRotatedAPITokenIsPickedUpAfterA401WithoutARestart() async throws {
+        let w = try await TokensWorld.make(region: "me-south-1")
+        defer { w.stop() }
+        let runtime = try await RuntimeStandin.start()
+        defer { runtime.process.stop() }
+        _ = try await w.seed.createCluster("rot")
+        _ = try await w.seed.runTasks(cluster: "rot", family: "a", count: 1, tags: ["kuma.io/service": "one"])
+        try await w.secret("one")
+        let admin = try w.kuma.client(token: w.kuma.adminToken)
+        let oldToken = try await admin.generateUserToken(name: "ecs-controller", groups: ["mesh-system:admin"], validFor: GoDuration("1h")!)
+        _ = try await w.seed.createSecret("kuma/rotating", value: oldToken.value)
+        var env = w.environment(extra: ["AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "KMESH_CLUSTERS": "rot",
+                                        "KUMA_API_TOKEN_SECRET_ID": "kuma/rotating"])
+        env["KUMA_API_TOKEN"] = nil
+        let function = try BackgroundBinary("reconcile-tokens", environment: env)
+        defer { function.stop() }
+
+        let first = try #require(try await runtime.result(try await runtime.enqueue(Self.scheduled)))
+        #expect(first["kind"] as? String == "response", "\(first)")
+        // The API token's secret, and service one's secret (a pass with one secret does not batch).
+        #expect(try await w.proxy.total("SecretsManager.GetSecretValue") == 2)
+
+        // Rotate: a new token in the secret, the old one revoked in the control plane.
+        let newToken = try await admin.generateUserToken(name: "ecs-controller", groups: ["mesh-system:admin"], validFor: GoDuration("1h")!)
+        _ = try await w.direct.putSecretValue(id: "kuma/rotating", clientRequestToken: "rotation-" + UUID().uuidString,
+                                              secretString: newToken, versionStages: nil)
+        try await admin.putGlobalSecret(name: "user-token-revocations", data: Secret(try KumaTokenClaims.decode(oldToken).id!))
+        _ = try await w.seed.runTasks(cluster: "rot", family: "b", count: 1, tags: ["kuma.io/service": "two"])
+        try await w.secret("two")
+
+        let second = try #require(try await runtime.result(try await runtime.enqueue(Self.scheduled)))
+        #expect(second["kind"] as? String == "response", "\(second)")
+        #expect((((second["body"] as? [String: Any])?["totals"]) as? [String: Int])?["written"] == 1)
+        #expect(try await w.verifiedClaims("two") != nil)
+        // Two services now: batched; the only new GetSecretValue is the token's, after the 401.
+        #expect(try await w.proxy.total("SecretsManager.GetSecretValue") == 3, "the token secret is read again once, after the 401")
+        #expect(try await w.kuma.calls()["GET /who-am-i"] == 3, "one preflight in the first pass; a 401 then the retry in the second")
+        let output = function.stop()
+        #expect(!output.output.contains(oldToken.value) && !output.output.contains(newToken.value))
     }
 }

@@ -12,7 +12,7 @@ Test controls
   GET  /__fake/results                 every response / error / init error so far
   GET  /__fake/result/{id}?wait=S      one invocation's result, waiting up to S seconds
   GET  /__fake/next-times              epoch seconds (float) of each GET .../next as it arrived
-  POST /__fake/reset
+  POST /__fake/reset                   (also releases `next` calls parked before it)
 
     python3 lambda_runtime_standin.py
 """
@@ -33,6 +33,9 @@ class Runtime:
         self.queue = []
         self.results = []
         self.next_times = []
+        # A reset starts a new generation: `next` calls parked by a process that was killed
+        # (cold-start measurements) give up instead of taking the next event to a dead socket.
+        self.generation = 0
 
 
 class Handler(peerlib.QuietHandler):
@@ -42,8 +45,11 @@ class Handler(peerlib.QuietHandler):
         if url.path == "/2018-06-01/runtime/invocation/next":
             with rt.cond:
                 rt.next_times.append(time.time())
-                while not rt.queue:
+                generation = rt.generation
+                while not rt.queue and generation == rt.generation:
                     rt.cond.wait()
+                if generation != rt.generation:
+                    return self.drop_connection()
                 event = rt.queue.pop(0)
             headers = {"Lambda-Runtime-Aws-Request-Id": event["id"],
                        "Lambda-Runtime-Deadline-Ms": str(int((time.time() * 1000) + event["deadline_ms"])),
@@ -85,6 +91,8 @@ class Handler(peerlib.QuietHandler):
                 rt.queue.clear()
                 rt.results.clear()
                 rt.next_times.clear()
+                rt.generation += 1
+                rt.cond.notify_all()
             return self.send_json(200, {})
         parts = path.split("/")
         record = None
