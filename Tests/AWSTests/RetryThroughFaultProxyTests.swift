@@ -93,6 +93,22 @@ import TestSupport
         #expect(error?.description.hasPrefix("ECS ListClusters failed: POST \(proxy.baseURL)/: the connection was closed") == true)
     }
 
+    @Test func credentialsRejectedAsExpiredAreFetchedAgainOnce() async throws {
+        let (proxy, moto) = try await setUp()
+        let provider = RefreshingCredentialProvider { moto.admin }
+        let client = TestAWS.client(endpoint: proxy.baseURL, provider: provider)
+        _ = try await LiveECS(client: client).listClusters()
+        #expect(await provider.fetchCount == 1, "long-term credentials are cached")
+        try await proxy.inject("ExpiredTokenException", operation: "ECS.ListClusters", count: 1)
+        _ = try await LiveECS(client: client).listClusters()
+        #expect(await provider.fetchCount == 2, "the rejection made the client fetch credentials again")
+        #expect(try await proxy.total("ECS.ListClusters") == 3)
+        // Rejected twice in a row: surfaced, not looped on.
+        try await proxy.inject("ExpiredTokenException", operation: "ECS.ListClusters", count: 2)
+        let error = await #expect(throws: AWSServiceError.self) { try await LiveECS(client: client).listClusters() }
+        #expect(error?.description.contains("the credentials have expired") == true)
+    }
+
     @Test func clientSideRateLimitSpacesRequests() async throws {
         let (proxy, moto) = try await setUp()
         let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin, rateLimits: ["ECS": 10])
