@@ -33,6 +33,15 @@ def start(cmd):
     return proc, json.loads(proc.stdout.readline())
 
 
+def demo_task(ready, env, service="billing"):
+    """(cluster ARN, task ARN) of a `service` task in the demo world's prod cluster."""
+    ecs = boto3.client("ecs", endpoint_url=ready["moto"], region_name=env["AWS_REGION"],
+                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+    cluster = ecs.describe_clusters(clusters=["prod"])["clusters"][0]["clusterArn"]
+    tasks = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod")["taskArns"], include=["TAGS"])["tasks"]
+    return cluster, next(t["taskArn"] for t in tasks if {"key": "kuma.io/service", "value": service} in t.get("tags", []))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rootfs", required=True)
@@ -43,11 +52,7 @@ def main():
     bootstrap = None
     try:
         env = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(work, "env")) if "=" in line)
-        ecs = boto3.client("ecs", endpoint_url=ready["moto"], region_name=env["AWS_REGION"],
-                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-        cluster = ecs.describe_clusters(clusters=["prod"])["clusters"][0]["clusterArn"]
-        tasks = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod")["taskArns"], include=["TAGS"])["tasks"]
-        billing = next(t["taskArn"] for t in tasks if {"key": "kuma.io/service", "value": "billing"} in t.get("tags", []))
+        cluster, billing = demo_task(ready, env)
 
         lambda_env = {"LD_LIBRARY_PATH": LAMBDA_LD_LIBRARY_PATH, "LAMBDA_TASK_ROOT": "/var/task", "_HANDLER": "bootstrap",
                       "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{rt['port']}", "AWS_LAMBDA_FUNCTION_NAME": "reconcile-tokens",

@@ -13,12 +13,10 @@ import sys
 import tempfile
 import zipfile
 
-import boto3
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "..", "scripts", "peers")
 sys.path.insert(0, HERE)
-from portability_check import call, start  # noqa: E402
+from portability_check import call, demo_task, start  # noqa: E402
 
 
 def main():
@@ -34,11 +32,7 @@ def main():
     function = None
     try:
         env = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(work, "env")) if "=" in line)
-        ecs = boto3.client("ecs", endpoint_url=ready["moto"], region_name=env["AWS_REGION"],
-                           aws_access_key_id=env["AWS_ACCESS_KEY_ID"], aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
-        cluster = ecs.describe_clusters(clusters=["prod"])["clusters"][0]["clusterArn"]
-        tasks = ecs.describe_tasks(cluster="prod", tasks=ecs.list_tasks(cluster="prod")["taskArns"], include=["TAGS"])["tasks"]
-        task = next(t["taskArn"] for t in tasks if {"key": "kuma.io/service", "value": "billing"} in t.get("tags", []))
+        cluster, task = demo_task(ready, env)
         env.update({"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{rt['port']}", "LAMBDA_TASK_ROOT": work, "_HANDLER": "bootstrap",
                     "KMESH_LOG_FORMAT": "text", "PATH": "/usr/bin:/bin"})
         function = subprocess.Popen([os.path.join(work, "bootstrap")], env=env)

@@ -28,32 +28,9 @@ public enum Binaries {
 
     /// Runs `name` with exactly `environment` (plus PATH/HOME), waiting at most `timeout` seconds.
     public static func run(_ name: String, _ arguments: [String], environment: [String: String], timeout: Double = 120) async throws -> BinaryRun {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path(name))
-        process.arguments = arguments
-        var env = environment
-        env["PATH"] = env["PATH"] ?? "/usr/bin:/bin"
-        env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let collected = CollectedOutput()
-        out.fileHandleForReading.readabilityHandler = { collected.append(stdout: $0.availableData) }
-        err.fileHandleForReading.readabilityHandler = { collected.append(stderr: $0.availableData) }
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline { kill(process.processIdentifier, SIGKILL); break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        process.waitUntilExit()
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        collected.append(stdout: out.fileHandleForReading.readDataToEndOfFile())
-        collected.append(stderr: err.fileHandleForReading.readDataToEndOfFile())
-        return BinaryRun(exitCode: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+        let child = try BackgroundBinary(name, arguments, environment: environment)
+        _ = await child.waitForExit(seconds: timeout)
+        return child.stop()
     }
 }
 
@@ -71,6 +48,7 @@ final class CollectedOutput: @unchecked Sendable {
 public final class BackgroundBinary: @unchecked Sendable {
     let process: Process
     let collected = CollectedOutput()
+    let out = Pipe(), err = Pipe()
 
     public init(_ name: String, _ arguments: [String] = [], environment: [String: String]) throws {
         process = Process()
@@ -80,7 +58,6 @@ public final class BackgroundBinary: @unchecked Sendable {
         env["PATH"] = env["PATH"] ?? "/usr/bin:/bin"
         env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
         process.environment = env
-        let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
@@ -108,7 +85,11 @@ public final class BackgroundBinary: @unchecked Sendable {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         }
         process.waitUntilExit()
-        usleep(50_000)
+        // The child is gone: stop the handlers and drain whatever they had not read yet.
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        collected.append(stdout: out.fileHandleForReading.readDataToEndOfFile())
+        collected.append(stderr: err.fileHandleForReading.readDataToEndOfFile())
         return BinaryRun(exitCode: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
     }
 
