@@ -21,12 +21,14 @@ public enum UTCTime {
 
     /// `2026-01-23T17:57:58Z`, or with milliseconds `2026-01-23T17:57:58.402Z`.
     public static func iso8601(_ date: Date, milliseconds: Bool = false) -> String {
-        let f = fields(date)
+        // Rounded to whole milliseconds first, so .9996 carries into the next second and binary
+        // fractions do not truncate (.402 is stored as .40199...).
+        let totalMs = (date.timeIntervalSince1970 * 1000).rounded()
+        let whole = Date(timeIntervalSince1970: milliseconds ? (totalMs / 1000).rounded(.down) : date.timeIntervalSince1970)
+        let f = fields(whole)
         var s = "\(pad(f.year, 4))-\(pad(f.month, 2))-\(pad(f.day, 2))T\(pad(f.hour, 2)):\(pad(f.minute, 2)):\(pad(f.second, 2))"
         if milliseconds {
-            // From the double directly: nanosecond fields of binary fractions round down (.402 -> .401999).
-            let t = date.timeIntervalSince1970
-            let ms = Int(((t - t.rounded(.down)) * 1000).rounded()) % 1000
+            let ms = Int(totalMs - (totalMs / 1000).rounded(.down) * 1000)
             s += "." + pad(ms, 3)
         }
         return s + "Z"

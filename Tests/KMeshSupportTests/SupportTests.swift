@@ -37,6 +37,8 @@ struct UTCTimeTests {
         #expect(UTCTime.iso8601(d) == "2026-01-23T17:57:34Z")
         #expect(UTCTime.iso8601(d, milliseconds: true) == "2026-01-23T17:57:34.402Z")
         #expect(UTCTime.iso8601(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
+        #expect(UTCTime.iso8601(Date(timeIntervalSince1970: 59.9996), milliseconds: true) == "1970-01-01T00:01:00.000Z")
+        #expect(UTCTime.iso8601(Date(timeIntervalSince1970: -0.25), milliseconds: true) == "1969-12-31T23:59:59.750Z")
     }
 }
 

@@ -6,7 +6,9 @@
   /delay?ms=N     -> waits N ms, then 200
   /drop           -> closes the connection without answering
   /big?bytes=N    -> N bytes of 'x'
-  /stats          -> {"connections": N}: TCP connections accepted so far
+  /stats          -> {"connections": N, "max_in_flight": M}: TCP connections accepted so far, and
+                     the most /delay requests that were being served at once
+  /stats/reset    -> zeroes max_in_flight
 
   python3 echo_server.py [--tls DIR]   (with --tls the ready line also names the CA file)
 """
@@ -39,14 +41,25 @@ class Handler(peerlib.QuietHandler):
             code = int(url.path.rsplit("/", 1)[1])
             self.send_bytes(code, b"status %d" % code, "text/plain")
         elif url.path == "/delay":
-            time.sleep(int(query.get("ms", ["1000"])[0]) / 1000)
+            with self.server.lock:
+                self.server.in_flight += 1
+                self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+            try:
+                time.sleep(int(query.get("ms", ["1000"])[0]) / 1000)
+            finally:
+                with self.server.lock:
+                    self.server.in_flight -= 1
             self.send_json(200, {"delayed": True, "connection": self.connection_number})
         elif url.path == "/drop":
             self.drop_connection()
         elif url.path == "/big":
             self.send_bytes(200, b"x" * int(query["bytes"][0]), "application/octet-stream")
         elif url.path == "/stats":
-            self.send_json(200, {"connections": self.server.connection_count})
+            self.send_json(200, {"connections": self.server.connection_count, "max_in_flight": self.server.max_in_flight})
+        elif url.path == "/stats/reset":
+            with self.server.lock:
+                self.server.max_in_flight = self.server.in_flight
+            self.send_json(200, {})
         else:
             self.send_bytes(404, b"not found", "text/plain")
 
@@ -59,6 +72,8 @@ def main():
     args = parser.parse_args()
     context, ca = (peerlib.make_tls_material(args.tls) if args.tls else (None, None))
     server = peerlib.LoopbackServer(Handler, context)
+    server.in_flight = 0
+    server.max_in_flight = 0
     peerlib.serve(server, {"ca_file": ca} if ca else {})
 
 
