@@ -12,6 +12,9 @@ public struct Environment: Sendable, Equatable {
 
     public init(_ values: [String: String] = [:]) { self.values = values }
 
+    /// The process environment as it was when first asked for: read once per process.
+    public static let processSnapshot = process()
+
     /// Reads the real process environment.
     public static func process() -> Environment {
         var values: [String: String] = [:]

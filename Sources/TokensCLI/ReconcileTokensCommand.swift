@@ -88,7 +88,7 @@ public struct ReconcileTokensCommand: AsyncParsableCommand {
     }
 
     public func run() async throws {
-        let environment = Environment.process()
+        let environment = Environment.processSnapshot
         let code = await TokensRunner.run(flags: flags, environment: environment)
         if code != 0 { throw ExitCode(code) }
     }
@@ -99,7 +99,7 @@ public struct ReconcileTokensCommand: AsyncParsableCommand {
 public enum ReconcileTokensMain {
     public static func main() async {
         // The same binary is the Lambda function: the runtime sets AWS_LAMBDA_RUNTIME_API.
-        let environment = Environment.process()
+        let environment = Environment.processSnapshot
         if environment["AWS_LAMBDA_RUNTIME_API"] != nil {
             exit(await TokensLambdaMain.run(environment: environment))
         }

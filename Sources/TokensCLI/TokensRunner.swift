@@ -50,16 +50,17 @@ public enum TokensRunner {
         } catch let e as AWSConfigurationError {
             throw ConfigurationError(e.message)
         }
-        let stsHolder = Mutex<STSClient?>(nil)
+        // Web identity's AssumeRoleWithWebIdentity is unsigned: its client needs no credentials,
+        // so it can exist before the chain that may use it.
+        let sts = STSClient(client: AWSClient(configuration: awsConfig, http: awsHTTP, credentials: StaticCredentialProvider(
+            AWSCredentials(accessKeyId: "", secretAccessKey: Secret(""), source: "unsigned")), logger: logger))
         let credentials: any CredentialProvider
         do {
-            credentials = try CredentialChain.resolve(environment: environment, http: awsHTTP, sts: { stsHolder.withLock { $0 } }, logger: logger)
+            credentials = try CredentialChain.resolve(environment: environment, http: awsHTTP, sts: { sts }, logger: logger)
         } catch let e as CredentialsError {
             throw ConfigurationError("\(e)")
         }
         let aws = AWSClient(configuration: awsConfig, http: awsHTTP, credentials: credentials, logger: logger)
-        stsHolder.withLock { $0 = STSClient(client: AWSClient(configuration: awsConfig, http: awsHTTP, credentials: StaticCredentialProvider(
-            AWSCredentials(accessKeyId: "", secretAccessKey: Secret(""), source: "none")), logger: logger)) }
         let secrets = LiveSecretsManager(client: aws)
 
         let tokens: any KumaTokenSource
