@@ -253,6 +253,22 @@ struct ReconcileTokensTests {
         #expect(r2.entry("lost")?.reason.contains("check the kuma.io/mesh tag") == true)
     }
 
+    @Test func accessDeniedSaysWhichPermissionIsMissing() async throws {
+        let w = try await TokensWorld.make(region: "af-south-1")
+        defer { w.stop() }
+        try await w.cluster("locked", [("svc", nil, 1)])
+        let run = try await w.reconcile(["--output", "json"], extra: [
+            "AWS_ACCESS_KEY_ID": w.moto.limited.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.limited.secretAccessKey.value,
+        ])
+        #expect(run.exitCode == 1)
+        let r = try report(run)
+        #expect(r.errors.count == 1, "\(r.errors)")
+        #expect(r.errors.first?.hasPrefix("cannot list the tasks of cluster") == true)
+        #expect(r.errors.first?.contains("the IAM policy of the caller does not allow ecs:ListTasks") == true)
+        #expect(try await w.proxy.total("ECS.ListTasks") == 1, "AccessDenied is not retried")
+        #expect(!run.output.contains(w.moto.limited.secretAccessKey.value))
+    }
+
     @Test func configurationAndUsageErrorsExitWithTheirCodes() async throws {
         let noURL = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_TOKEN": "t", "AWS_REGION": "eu-west-1"])
         #expect(noURL.exitCode == 78 && noURL.stderr.contains("KUMA_API_SERVER_URL"))
