@@ -1,5 +1,5 @@
 import FoundationEssentials
-import SigV4
+import KMeshSupport
 
 public struct HostedZone: Sendable, Equatable {
     /// The bare id (`Z123`), without `/hostedzone/`.

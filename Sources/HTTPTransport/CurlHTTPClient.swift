@@ -72,7 +72,9 @@ final class CurlEngine: @unchecked Sendable {
     }
 
     private let configuration: CurlHTTPClient.Configuration
-    private let caBlob: Data?
+    /// The CA bundle plus the extra CA, built once and handed to every transfer by pointer
+    /// (CURL_BLOB_NOCOPY): copying a ~200 KB bundle into each request is work on the hot path.
+    private let caBlob: UnsafeMutableRawBufferPointer?
     private let multi: UnsafeMutableRawPointer
     private let inbox = Mutex(Inbox())
     private let threadStarted = Mutex(false)
@@ -83,7 +85,13 @@ final class CurlEngine: @unchecked Sendable {
     init(configuration: CurlHTTPClient.Configuration) {
         _ = curlGlobalInit
         self.configuration = configuration
-        self.caBlob = configuration.tls.combinedBlob()
+        if let blob = configuration.tls.combinedBlob() {
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blob.count, alignment: 1)
+            buffer.copyBytes(from: blob)
+            caBlob = buffer
+        } else {
+            caBlob = nil
+        }
         multi = curl_multi_init()!
         _ = kmesh_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
     }
@@ -137,6 +145,7 @@ final class CurlEngine: @unchecked Sendable {
         for handle in idleHandles { curl_easy_cleanup(handle) }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
+        caBlob?.deallocate()  // no handle refers to it any more
     }
 
     private func start(_ transfer: Transfer) {
@@ -186,11 +195,8 @@ final class CurlEngine: @unchecked Sendable {
         _ = kmesh_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = kmesh_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
         if let blob = caBlob {
-            blob.withUnsafeBytes { raw in
-                var b = curl_blob(data: UnsafeMutableRawPointer(mutating: raw.baseAddress), len: raw.count,
-                                  flags: UInt32(CURL_BLOB_COPY))
-                _ = kmesh_easy_setopt_blob(easy, CURLOPT_CAINFO_BLOB, &b)
-            }
+            var b = curl_blob(data: blob.baseAddress, len: blob.count, flags: UInt32(CURL_BLOB_NOCOPY))
+            _ = kmesh_easy_setopt_blob(easy, CURLOPT_CAINFO_BLOB, &b)
         } else if let path = configuration.tls.caBundlePath {
             _ = kmesh_easy_setopt_ptr(easy, CURLOPT_CAINFO, path)
         }

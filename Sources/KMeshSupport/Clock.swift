@@ -9,9 +9,3 @@ public struct SystemWallClock: WallClock {
     public init() {}
     public func now() -> Date { Date() }
 }
-
-public struct FixedWallClock: WallClock {
-    public let date: Date
-    public init(_ date: Date) { self.date = date }
-    public func now() -> Date { date }
-}

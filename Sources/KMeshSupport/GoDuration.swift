@@ -34,6 +34,4 @@ public struct GoDuration: Sendable, Hashable, CustomStringConvertible, Comparabl
         if m > 0 { return "\(m)m\(s)s" }
         return "\(s)s"
     }
-
-    public var duration: Duration { .seconds(seconds) }
 }

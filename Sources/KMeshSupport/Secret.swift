@@ -6,7 +6,6 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 
     public init(_ value: String) { self.value = value }
 
-    public var isEmpty: Bool { value.isEmpty }
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }
 }

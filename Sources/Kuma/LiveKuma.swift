@@ -96,15 +96,7 @@ public struct LiveKuma: KumaAPI {
         return String(rest[slash...])
     }
 
-    static func pathSegment(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            let c = Character(Unicode.Scalar(b))
-            if c.isASCII && (c.isLetter || c.isNumber || c == "-" || c == "_" || c == "." || c == "~") { out.append(c) }
-            else { out += "%" + String(b, radix: 16, uppercase: true).leftPad(2) }
-        }
-        return out
-    }
+    static func pathSegment(_ s: String) -> String { URIEncoding.encode(s) }
 
     func send(_ method: String, _ pathAndQuery: String, body: Data = Data()) async throws -> HTTPResponse {
         let path = String(pathAndQuery.split(separator: "?", maxSplits: 1).first ?? "")
@@ -163,6 +155,3 @@ public struct LiveKuma: KumaAPI {
     }
 }
 
-extension String {
-    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
-}

@@ -86,8 +86,7 @@ public struct TokenReconciler: Sendable {
             let name = options.secretNamePrefix + key.service
             let taskCount = grouping.services[key]!.count
             let entry = { (action: TokenReport.Action, reason: String) in
-                TokenReport.Entry(mesh: key.mesh, service: key.service, secret: name, tasks: taskCount, waiting: waiting(key),
-                                  action: action, reason: reason)
+                self.entry(key, tasks: taskCount, waiting: waiting(key), action, reason)
             }
             switch stored[name] ?? .failure("the secret was not read") {
             case .failure(let reason):
@@ -118,17 +117,15 @@ public struct TokenReconciler: Sendable {
             // One clear line instead of the same failure once per service.
             errors.append(unreachable)
             for (key, _, _) in toWrite {
-                entries.append(.init(mesh: key.mesh, service: key.service, secret: options.secretNamePrefix + key.service,
-                                     tasks: grouping.services[key]!.count, waiting: waiting(key), action: .failed,
-                                     reason: "not written: the Kuma API is not usable (see the error below)"))
+                entries.append(entry(key, tasks: grouping.services[key]!.count, waiting: waiting(key), .failed,
+                                     "not written: the Kuma API is not usable (see the error below)"))
             }
         } else {
             entries += await withBoundedConcurrency(toWrite, limit: options.concurrency) { item in
                 let (key, value, reason) = item
                 if let deadline, ContinuousClock.now >= deadline {
-                    return TokenReport.Entry(mesh: key.mesh, service: key.service, secret: self.options.secretNamePrefix + key.service,
-                                             tasks: grouping.services[key]!.count, waiting: waiting(key), action: .skipped,
-                                             reason: "not started: the invocation's deadline was near (\(reason)); the next pass does it")
+                    return self.entry(key, tasks: grouping.services[key]!.count, waiting: waiting(key), .skipped,
+                                      "not started: the invocation's deadline was near (\(reason)); the next pass does it")
                 }
                 return await self.write(key, value, reason, tasks: grouping.services[key]!.count, waiting: waiting(key))
             }
@@ -143,6 +140,12 @@ public struct TokenReconciler: Sendable {
         if report.failed { logger.error("pass finished with failures", metadata: summary) }
         else { logger.info("pass finished", metadata: summary) }
         return report
+    }
+
+    /// The report entry for one (mesh, service) and its secret.
+    func entry(_ key: ServiceKey, tasks: Int, waiting: Int, _ action: TokenReport.Action, _ reason: String) -> TokenReport.Entry {
+        TokenReport.Entry(mesh: key.mesh, service: key.service, secret: options.secretNamePrefix + key.service,
+                          tasks: tasks, waiting: waiting, action: action, reason: reason)
     }
 
     // MARK: reading tasks

@@ -146,7 +146,7 @@ extension TokenReconciler {
     func write(_ key: ServiceKey, _ value: StoredSecretValue, _ reason: String, tasks: Int, waiting: Int) async -> TokenReport.Entry {
         let name = options.secretNamePrefix + key.service
         func entry(_ action: TokenReport.Action, _ why: String) -> TokenReport.Entry {
-            TokenReport.Entry(mesh: key.mesh, service: key.service, secret: name, tasks: tasks, waiting: waiting, action: action, reason: why)
+            self.entry(key, tasks: tasks, waiting: waiting, action, why)
         }
         let token: Secret
         do {

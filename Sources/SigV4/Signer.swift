@@ -122,9 +122,7 @@ public struct SigV4Signer: Sendable {
 
     /// `20150830T123600Z`.
     public static func amzDate(_ date: Date) -> String {
-        let f = UTCTime.fields(date)
-        func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(f.year, 4))\(p(f.month, 2))\(p(f.day, 2))T\(p(f.hour, 2))\(p(f.minute, 2))\(p(f.second, 2))Z"
+        String(UTCTime.iso8601(date).filter { $0 != "-" && $0 != ":" })
     }
 
     func canonicalURI(_ path: String) -> String {

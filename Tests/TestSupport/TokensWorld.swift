@@ -87,9 +87,7 @@ public struct TokensWorld: Sendable {
         let now = Date().timeIntervalSince1970
         let claims: [String: Any] = ["Name": "", "Mesh": mesh, "Tags": ["kuma.io/service": [service]], "Type": "",
                                      "exp": Int(now + expiresIn), "nbf": Int(now - 5), "iat": Int(now - 5), "jti": UUID().uuidString]
-        func b64(_ d: Data) -> String {
-            d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        }
+        func b64(_ d: Data) -> String { Base64URL.encode(d) }
         let header = b64(try! JSONSerialization.data(withJSONObject: ["alg": "RS256", "kid": "1", "typ": "JWT"]))
         return header + "." + b64(try! JSONSerialization.data(withJSONObject: claims)) + ".c2lnbmF0dXJl"
     }
