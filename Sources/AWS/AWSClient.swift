@@ -16,8 +16,10 @@ public final class AWSClient: Sendable {
     let quota: RetryQuota
     let limiters: [String: RateLimiter]
 
-    public init(configuration: AWSConfiguration, http: any HTTPClient, credentials: any CredentialProvider,
-                logger: Logger, clock: any WallClock = SystemWallClock()) {
+    public init(
+        configuration: AWSConfiguration, http: any HTTPClient, credentials: any CredentialProvider,
+        logger: Logger, clock: any WallClock = SystemWallClock()
+    ) {
         self.configuration = configuration
         self.http = http
         self.credentialProvider = credentials
@@ -69,14 +71,18 @@ public final class AWSClient: Sendable {
                     // Temporary credentials can lapse between our refresh and the request: refetch once.
                     refreshedCredentials = true
                     await credentialProvider.invalidate()
-                    logger.debug("credentials rejected as expired; fetching new ones", metadata: meta(call, attempt, ["aws-error-code": "\(error.code)"]))
+                    logger.debug(
+                        "credentials rejected as expired; fetching new ones",
+                        metadata: meta(call, attempt, ["aws-error-code": "\(error.code)"]))
                     continue
                 }
                 guard error.isRetryable else { throw error }
                 failure = error
                 isTimeout = error.code == "RequestTimeout" || error.code == "RequestTimeoutException"
             } catch let error as TransportError {
-                guard error.isTransient else { throw AWSClientError.transport(service: call.service.name, operation: call.operation, error) }
+                guard error.isTransient else {
+                    throw AWSClientError.transport(service: call.service.name, operation: call.operation, error)
+                }
                 failure = error
                 isTimeout = error.kind == .timeout
             }
@@ -95,10 +101,14 @@ public final class AWSClient: Sendable {
             }
             retryCost = cost
             let delay = retry.delay(forRetry: attempt, random: Double.random(in: 0..<1))
-            logger.debug("retrying AWS call", metadata: meta(call, attempt, [
-                "retry-in-ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
-                "error": "\(Self.shortReason(failure))",
-            ]))
+            logger.debug(
+                "retrying AWS call",
+                metadata: meta(
+                    call, attempt,
+                    [
+                        "retry-in-ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                        "error": "\(Self.shortReason(failure))",
+                    ]))
             try await Task.sleep(for: delay)
             attempt += 1
         }
@@ -132,11 +142,14 @@ public final class AWSClient: Sendable {
             let region = call.service.signingRegion(for: configuration.region)
             let signer = SigV4Signer(credentials: credentials.signing, region: region, service: call.service.signingName)
             let now = clock.now()
-            let key = keyCache.key(for: credentials.signing, day: String(SigV4Signer.amzDate(now).prefix(8)),
-                                   region: region, service: call.service.signingName)
-            let signature = signer.sign(SigV4Request(method: call.method, path: path, query: query,
-                                                     headers: headers.fields, body: Array(call.body)),
-                                        date: now, signingKey: key)
+            let key = keyCache.key(
+                for: credentials.signing, day: String(SigV4Signer.amzDate(now).prefix(8)),
+                region: region, service: call.service.signingName)
+            let signature = signer.sign(
+                SigV4Request(
+                    method: call.method, path: path, query: query,
+                    headers: headers.fields, body: Array(call.body)),
+                date: now, signingKey: key)
             for (name, value) in signature.headersToAdd { headers.set(name, value) }
         }
         return HTTPRequest(method: call.method, url: url, headers: headers, body: call.body)
@@ -165,15 +178,18 @@ public final class AWSClient: Sendable {
         if message == nil, code == nil, !response.body.isEmpty {
             message = String(decoding: response.body.prefix(200), as: UTF8.self)
         }
-        return AWSServiceError(service: call.service.name, operation: call.operation, status: response.status,
-                               code: clean, message: message ?? "", requestId: requestId)
+        return AWSServiceError(
+            service: call.service.name, operation: call.operation, status: response.status,
+            code: clean, message: message ?? "", requestId: requestId)
     }
 
     // MARK: awsJson 1.1
 
     /// Calls an awsJson 1.1 operation: encodes `input`, decodes the answer as `Output`.
-    public func json<Output: Decodable>(_ service: AWSService, _ operation: String, _ input: some Encodable,
-                                        as: Output.Type = Output.self) async throws -> Output {
+    public func json<Output: Decodable>(
+        _ service: AWSService, _ operation: String, _ input: some Encodable,
+        as: Output.Type = Output.self
+    ) async throws -> Output {
         guard case .json(let prefix) = service.wire else { preconditionFailure("\(service) is not an awsJson service") }
         var call = Call(service: service, operation: operation)
         call.headers = ["Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "\(prefix).\(operation)"]
@@ -200,8 +216,10 @@ public final class AWSClient: Sendable {
     }
 
     /// Calls an awsQuery operation (STS) with form parameters.
-    public func query(_ service: AWSService, _ operation: String, _ parameters: [(String, String)],
-                      unsigned: Bool = false) async throws -> XMLElement {
+    public func query(
+        _ service: AWSService, _ operation: String, _ parameters: [(String, String)],
+        unsigned: Bool = false
+    ) async throws -> XMLElement {
         guard case .query(let version) = service.wire else { preconditionFailure("\(service) is not an awsQuery service") }
         var call = Call(service: service, operation: operation)
         call.headers = ["Content-Type": "application/x-www-form-urlencoded; charset=utf-8"]

@@ -10,8 +10,10 @@ public struct AWSConfiguration: Sendable {
     /// Client-side request rate per service name (requests per second); absent means unlimited.
     public var rateLimits: [String: Double]
 
-    public init(region: String, endpoints: [String: String] = [:], retry: RetryConfiguration = RetryConfiguration(),
-                rateLimits: [String: Double] = [AWSService.route53.name: 5]) {
+    public init(
+        region: String, endpoints: [String: String] = [:], retry: RetryConfiguration = RetryConfiguration(),
+        rateLimits: [String: Double] = [AWSService.route53.name: 5]
+    ) {
         self.region = region
         self.endpoints = endpoints
         self.retry = retry
@@ -41,7 +43,9 @@ public struct AWSConfiguration: Sendable {
                 let variable = "AWS_ENDPOINT_URL_\(service.environmentSuffix)"
                 guard let url = environment[variable] ?? global else { continue }
                 guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                    throw AWSConfigurationError("\(environment[variable] != nil ? variable : "AWS_ENDPOINT_URL") is \"\(url)\": it must start with http:// or https://")
+                    throw AWSConfigurationError(
+                        "\(environment[variable] != nil ? variable : "AWS_ENDPOINT_URL") is \"\(url)\": it must start with http:// or https://"
+                    )
                 }
                 endpoints[service.name] = url.hasSuffix("/") ? String(url.dropLast()) : url
             }

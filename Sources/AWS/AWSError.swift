@@ -55,13 +55,14 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible, Equatab
     }
 
     var iamAction: String {
-        let prefix = switch service {
-        case "ECS": "ecs"
-        case "Secrets Manager": "secretsmanager"
-        case "Route 53": "route53"
-        case "STS": "sts"
-        default: service.lowercased()
-        }
+        let prefix =
+            switch service {
+            case "ECS": "ecs"
+            case "Secrets Manager": "secretsmanager"
+            case "Route 53": "route53"
+            case "STS": "sts"
+            default: service.lowercased()
+            }
         return "\(prefix):\(operation)"
     }
 

@@ -20,15 +20,19 @@ public struct AWSService: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name }
 
-    public static let ecs = AWSService(name: "ECS", signingName: "ecs", endpointPrefix: "ecs", environmentSuffix: "ECS",
-                                       wire: .json(targetPrefix: "AmazonEC2ContainerServiceV20141113"), isGlobal: false)
-    public static let secretsManager = AWSService(name: "Secrets Manager", signingName: "secretsmanager",
-                                                  endpointPrefix: "secretsmanager", environmentSuffix: "SECRETS_MANAGER",
-                                                  wire: .json(targetPrefix: "secretsmanager"), isGlobal: false)
-    public static let route53 = AWSService(name: "Route 53", signingName: "route53", endpointPrefix: "route53",
-                                           environmentSuffix: "ROUTE_53", wire: .restXML, isGlobal: true)
-    public static let sts = AWSService(name: "STS", signingName: "sts", endpointPrefix: "sts", environmentSuffix: "STS",
-                                       wire: .query(version: "2011-06-15"), isGlobal: false)
+    public static let ecs = AWSService(
+        name: "ECS", signingName: "ecs", endpointPrefix: "ecs", environmentSuffix: "ECS",
+        wire: .json(targetPrefix: "AmazonEC2ContainerServiceV20141113"), isGlobal: false)
+    public static let secretsManager = AWSService(
+        name: "Secrets Manager", signingName: "secretsmanager",
+        endpointPrefix: "secretsmanager", environmentSuffix: "SECRETS_MANAGER",
+        wire: .json(targetPrefix: "secretsmanager"), isGlobal: false)
+    public static let route53 = AWSService(
+        name: "Route 53", signingName: "route53", endpointPrefix: "route53",
+        environmentSuffix: "ROUTE_53", wire: .restXML, isGlobal: true)
+    public static let sts = AWSService(
+        name: "STS", signingName: "sts", endpointPrefix: "sts", environmentSuffix: "STS",
+        wire: .query(version: "2011-06-15"), isGlobal: false)
 
     public static let all: [AWSService] = [.ecs, .secretsManager, .route53, .sts]
 

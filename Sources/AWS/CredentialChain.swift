@@ -23,19 +23,28 @@ public enum CredentialChain {
     }
 
     /// Chooses the provider. `sts` is only used for web identity.
-    public static func resolve(environment env: Environment, files: SharedConfigFiles? = nil, http: any HTTPClient,
-                               sts: @escaping @Sendable () -> STSClient?, options: Options = Options(),
-                               logger: Logger) throws -> any CredentialProvider {
+    public static func resolve(
+        environment env: Environment, files: SharedConfigFiles? = nil, http: any HTTPClient,
+        sts: @escaping @Sendable () -> STSClient?, options: Options = Options(),
+        logger: Logger
+    ) throws -> any CredentialProvider {
         // 1. Environment.
-        let keyId = env["AWS_ACCESS_KEY_ID"], secret = env["AWS_SECRET_ACCESS_KEY"]
+        let keyId = env["AWS_ACCESS_KEY_ID"]
+        let secret = env["AWS_SECRET_ACCESS_KEY"]
         if keyId != nil || secret != nil {
             guard let keyId, let secret else {
-                throw CredentialsError(provider: "environment", message: "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (only \(keyId == nil ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") is set)")
+                throw CredentialsError(
+                    provider: "environment",
+                    message:
+                        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together (only \(keyId == nil ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID") is set)"
+                )
             }
             logger.debug("using AWS credentials from the environment")
-            return StaticCredentialProvider(AWSCredentials(accessKeyId: keyId, secretAccessKey: Secret(secret),
-                                                           sessionToken: env["AWS_SESSION_TOKEN"].map(Secret.init),
-                                                           source: "environment"))
+            return StaticCredentialProvider(
+                AWSCredentials(
+                    accessKeyId: keyId, secretAccessKey: Secret(secret),
+                    sessionToken: env["AWS_SESSION_TOKEN"].map(Secret.init),
+                    source: "environment"))
         }
 
         // 2. Web identity (EKS IRSA, GitHub OIDC, ...).
@@ -46,8 +55,11 @@ public enum CredentialChain {
             let session = env["AWS_ROLE_SESSION_NAME"] ?? "kmesh-ecs-\(Int(options.clock.now().timeIntervalSince1970))"
             logger.debug("using AWS web identity credentials", metadata: ["role-arn": "\(roleArn)"])
             return RefreshingCredentialProvider(refreshBefore: options.refreshBefore, clock: options.clock) {
-                guard let token = FileReader.read(tokenFile).map({ String(decoding: $0, as: UTF8.self).trimmingASCIIWhitespace() }), !token.isEmpty else {
-                    throw CredentialsError(provider: "web identity", message: "cannot read the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")
+                guard let token = FileReader.read(tokenFile).map({ String(decoding: $0, as: UTF8.self).trimmingASCIIWhitespace() }),
+                    !token.isEmpty
+                else {
+                    throw CredentialsError(
+                        provider: "web identity", message: "cannot read the token file \(tokenFile) (AWS_WEB_IDENTITY_TOKEN_FILE)")
                 }
                 guard let client = sts() else {
                     throw CredentialsError(provider: "web identity", message: "no STS endpoint could be configured")
@@ -64,44 +76,60 @@ public enum CredentialChain {
         let files = files ?? SharedConfigFiles.load(environment: env)
         if let keyId = files.value("aws_access_key_id") {
             guard let secret = files.value("aws_secret_access_key") else {
-                throw CredentialsError(provider: "profile \(files.profile)", message: "aws_access_key_id is set but aws_secret_access_key is not")
+                throw CredentialsError(
+                    provider: "profile \(files.profile)", message: "aws_access_key_id is set but aws_secret_access_key is not")
             }
             logger.debug("using AWS credentials from the shared files", metadata: ["profile": "\(files.profile)"])
-            return StaticCredentialProvider(AWSCredentials(accessKeyId: keyId, secretAccessKey: Secret(secret),
-                                                           sessionToken: files.value("aws_session_token").map(Secret.init),
-                                                           source: "profile \(files.profile)"))
+            return StaticCredentialProvider(
+                AWSCredentials(
+                    accessKeyId: keyId, secretAccessKey: Secret(secret),
+                    sessionToken: files.value("aws_session_token").map(Secret.init),
+                    source: "profile \(files.profile)"))
         }
         if files.profileExists {
             for unsupported in ["role_arn", "credential_process", "sso_session", "sso_start_url"] where files.value(unsupported) != nil {
-                throw CredentialsError(provider: "profile \(files.profile)", message: "the profile uses \(unsupported), which kmesh-ecs does not support: give static keys, a web identity, or run with a task or instance role")
+                throw CredentialsError(
+                    provider: "profile \(files.profile)",
+                    message:
+                        "the profile uses \(unsupported), which kmesh-ecs does not support: give static keys, a web identity, or run with a task or instance role"
+                )
             }
         } else if env["AWS_PROFILE"] != nil {
-            throw CredentialsError(provider: "profile \(files.profile)", message: "AWS_PROFILE names a profile that is in neither the credentials nor the config file")
+            throw CredentialsError(
+                provider: "profile \(files.profile)",
+                message: "AWS_PROFILE names a profile that is in neither the credentials nor the config file")
         }
 
         // 4. ECS container endpoint.
         if let url = try containerEndpoint(env, options) {
             logger.debug("using AWS credentials from the container endpoint")
-            let tokenFile = env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], token = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+            let tokenFile = env["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]
+            let token = env["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
             return RefreshingCredentialProvider(refreshBefore: options.refreshBefore, clock: options.clock) {
                 var headers: HTTPHeaders = ["Accept": "application/json"]
                 if let tokenFile {
                     guard let t = FileReader.read(tokenFile) else {
-                        throw CredentialsError(provider: "container endpoint", message: "cannot read \(tokenFile) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
+                        throw CredentialsError(
+                            provider: "container endpoint", message: "cannot read \(tokenFile) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")
                     }
                     headers.set("Authorization", String(decoding: t, as: UTF8.self).trimmingASCIIWhitespace())
                 } else if let token {
                     headers.set("Authorization", token)
                 }
-                let response = try await fetch(http, HTTPRequest(method: "GET", url: url, headers: headers, timeout: .seconds(5)),
-                                               provider: "container endpoint")
+                let response = try await fetch(
+                    http, HTTPRequest(method: "GET", url: url, headers: headers, timeout: .seconds(5)),
+                    provider: "container endpoint")
                 return try decodeTemporary(response, provider: "container endpoint")
             }
         }
 
         // 5. EC2 instance metadata (IMDSv2).
         if env.bool("AWS_EC2_METADATA_DISABLED") == true {
-            throw CredentialsError(provider: "chain", message: "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a web identity, or run with a task role (instance metadata is disabled by AWS_EC2_METADATA_DISABLED)")
+            throw CredentialsError(
+                provider: "chain",
+                message:
+                    "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a web identity, or run with a task role (instance metadata is disabled by AWS_EC2_METADATA_DISABLED)"
+            )
         }
         var base = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? "http://169.254.169.254"
         if base.hasSuffix("/") { base.removeLast() }
@@ -111,7 +139,11 @@ public enum CredentialChain {
             do {
                 return try await imds(http, base: imdsBase, timeout: options.imdsTimeout)
             } catch let e as CredentialsError {
-                throw CredentialsError(provider: "chain", message: "no AWS credentials found: no environment keys, web identity, profile or container endpoint, and instance metadata failed (\(e.message))")
+                throw CredentialsError(
+                    provider: "chain",
+                    message:
+                        "no AWS credentials found: no environment keys, web identity, profile or container endpoint, and instance metadata failed (\(e.message))"
+                )
             }
         }
     }
@@ -124,16 +156,25 @@ public enum CredentialChain {
         // The SDKs accept plain HTTP only to loopback and the ECS/EKS link-local agents.
         let parts = full.split(separator: "/", maxSplits: 3)
         guard parts.count >= 2, full.hasPrefix("http://") || full.hasPrefix("https://") else {
-            throw CredentialsError(provider: "container endpoint", message: "AWS_CONTAINER_CREDENTIALS_FULL_URI \"\(full)\" is not an http(s) URL")
+            throw CredentialsError(
+                provider: "container endpoint", message: "AWS_CONTAINER_CREDENTIALS_FULL_URI \"\(full)\" is not an http(s) URL")
         }
         if full.hasPrefix("http://") {
             var host = String(parts[1])
-            if host.hasPrefix("[") { host = String(host.prefix { $0 != "]" }.dropFirst()) }
-            else if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
-            let allowed = host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "169.254.170.2"
+            if host.hasPrefix("[") {
+                host = String(host.prefix { $0 != "]" }.dropFirst())
+            } else if let colon = host.lastIndex(of: ":") {
+                host = String(host[..<colon])
+            }
+            let allowed =
+                host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "169.254.170.2"
                 || host == "169.254.170.23" || host == "fd00:ec2::23"
             guard allowed else {
-                throw CredentialsError(provider: "container endpoint", message: "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https, or http to loopback or the ECS/EKS agent address (got host \(host))")
+                throw CredentialsError(
+                    provider: "container endpoint",
+                    message:
+                        "AWS_CONTAINER_CREDENTIALS_FULL_URI must use https, or http to loopback or the ECS/EKS agent address (got host \(host))"
+                )
             }
         }
         return full
@@ -147,7 +188,9 @@ public enum CredentialChain {
             throw CredentialsError(provider: provider, message: "\(e)")
         }
         guard response.isSuccess else {
-            throw CredentialsError(provider: provider, message: "\(request.method) \(request.url.split(separator: "?").first ?? "") answered HTTP \(response.status)")
+            throw CredentialsError(
+                provider: provider,
+                message: "\(request.method) \(request.url.split(separator: "?").first ?? "") answered HTTP \(response.status)")
         }
         return response
     }
@@ -175,25 +218,34 @@ public enum CredentialChain {
             }
             expiration = d
         }
-        return AWSCredentials(accessKeyId: c.AccessKeyId, secretAccessKey: Secret(c.SecretAccessKey),
-                              sessionToken: c.Token.map(Secret.init), expiration: expiration, source: provider)
+        return AWSCredentials(
+            accessKeyId: c.AccessKeyId, secretAccessKey: Secret(c.SecretAccessKey),
+            sessionToken: c.Token.map(Secret.init), expiration: expiration, source: provider)
     }
 
     /// IMDSv2: a session token by PUT, then the role name, then that role's credentials.
     static func imds(_ http: any HTTPClient, base: String, timeout: Duration) async throws -> AWSCredentials {
         let provider = "instance metadata"
-        let tokenResponse = try await fetch(http, HTTPRequest(
-            method: "PUT", url: base + "/latest/api/token",
-            headers: ["X-aws-ec2-metadata-token-ttl-seconds": "21600"], timeout: timeout), provider: provider)
+        let tokenResponse = try await fetch(
+            http,
+            HTTPRequest(
+                method: "PUT", url: base + "/latest/api/token",
+                headers: ["X-aws-ec2-metadata-token-ttl-seconds": "21600"], timeout: timeout), provider: provider)
         let token = tokenResponse.bodyText
         let headers: HTTPHeaders = ["X-aws-ec2-metadata-token": token]
-        let roles = try await fetch(http, HTTPRequest(method: "GET", url: base + "/latest/meta-data/iam/security-credentials/",
-                                                      headers: headers, timeout: timeout), provider: provider)
+        let roles = try await fetch(
+            http,
+            HTTPRequest(
+                method: "GET", url: base + "/latest/meta-data/iam/security-credentials/",
+                headers: headers, timeout: timeout), provider: provider)
         guard let role = roles.bodyText.split(whereSeparator: { $0 == "\n" }).first.map(String.init), !role.isEmpty else {
             throw CredentialsError(provider: provider, message: "the instance has no IAM role attached")
         }
-        let creds = try await fetch(http, HTTPRequest(method: "GET", url: base + "/latest/meta-data/iam/security-credentials/" + role,
-                                                      headers: headers, timeout: timeout), provider: provider)
+        let creds = try await fetch(
+            http,
+            HTTPRequest(
+                method: "GET", url: base + "/latest/meta-data/iam/security-credentials/" + role,
+                headers: headers, timeout: timeout), provider: provider)
         return try decodeTemporary(creds, provider: provider)
     }
 }

@@ -12,8 +12,10 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
     /// Which provider produced them (for logs: never the values).
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: Secret, sessionToken: Secret? = nil, expiration: Date? = nil,
-                source: String) {
+    public init(
+        accessKeyId: String, secretAccessKey: Secret, sessionToken: Secret? = nil, expiration: Date? = nil,
+        source: String
+    ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken

@@ -3,7 +3,10 @@ import FoundationEssentials
 public struct ECSTag: Sendable, Codable, Equatable {
     public var key: String
     public var value: String
-    public init(key: String, value: String) { self.key = key; self.value = value }
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
 }
 
 public struct ECSTask: Sendable, Decodable, Equatable {
@@ -15,8 +18,10 @@ public struct ECSTask: Sendable, Decodable, Equatable {
     public var taskDefinitionArn: String?
     public var tags: [ECSTag]
 
-    public init(taskArn: String, clusterArn: String? = nil, lastStatus: String? = nil, desiredStatus: String? = nil,
-                group: String? = nil, taskDefinitionArn: String? = nil, tags: [ECSTag] = []) {
+    public init(
+        taskArn: String, clusterArn: String? = nil, lastStatus: String? = nil, desiredStatus: String? = nil,
+        group: String? = nil, taskDefinitionArn: String? = nil, tags: [ECSTag] = []
+    ) {
         self.taskArn = taskArn
         self.clusterArn = clusterArn
         self.lastStatus = lastStatus
@@ -69,12 +74,33 @@ public struct LiveECS: ECSAPI {
     let client: AWSClient
     public init(client: AWSClient) { self.client = client }
 
-    struct ListClustersInput: Encodable { var maxResults = 100; var nextToken: String? }
-    struct ListClustersOutput: Decodable { var clusterArns: [String]?; var nextToken: String? }
-    struct ListTasksInput: Encodable { var cluster: String; var desiredStatus: String; var maxResults = 100; var nextToken: String? }
-    struct ListTasksOutput: Decodable { var taskArns: [String]?; var nextToken: String? }
-    struct DescribeTasksInput: Encodable { var cluster: String; var tasks: [String]; var include = ["TAGS"] }
-    struct DescribeTasksOutput: Decodable { var tasks: [ECSTask]?; var failures: [ECSFailure]? }
+    struct ListClustersInput: Encodable {
+        var maxResults = 100
+        var nextToken: String?
+    }
+    struct ListClustersOutput: Decodable {
+        var clusterArns: [String]?
+        var nextToken: String?
+    }
+    struct ListTasksInput: Encodable {
+        var cluster: String
+        var desiredStatus: String
+        var maxResults = 100
+        var nextToken: String?
+    }
+    struct ListTasksOutput: Decodable {
+        var taskArns: [String]?
+        var nextToken: String?
+    }
+    struct DescribeTasksInput: Encodable {
+        var cluster: String
+        var tasks: [String]
+        var include = ["TAGS"]
+    }
+    struct DescribeTasksOutput: Decodable {
+        var tasks: [ECSTask]?
+        var failures: [ECSFailure]?
+    }
 
     public func listClusters() async throws -> [String] {
         var arns: [String] = []
@@ -91,8 +117,9 @@ public struct LiveECS: ECSAPI {
         var arns: [String] = []
         var token: String?
         repeat {
-            let page = try await client.json(.ecs, "ListTasks", ListTasksInput(cluster: cluster, desiredStatus: desiredStatus, nextToken: token),
-                                             as: ListTasksOutput.self)
+            let page = try await client.json(
+                .ecs, "ListTasks", ListTasksInput(cluster: cluster, desiredStatus: desiredStatus, nextToken: token),
+                as: ListTasksOutput.self)
             arns += page.taskArns ?? []
             token = page.nextToken
         } while token != nil
@@ -102,8 +129,9 @@ public struct LiveECS: ECSAPI {
     public func describeTasks(cluster: String, taskArns: [String]) async throws -> DescribeTasksResult {
         precondition(taskArns.count <= Self.describeBatchSize, "DescribeTasks takes at most 100 tasks")
         guard !taskArns.isEmpty else { return DescribeTasksResult(tasks: [], failures: []) }
-        let out = try await client.json(.ecs, "DescribeTasks", DescribeTasksInput(cluster: cluster, tasks: taskArns),
-                                        as: DescribeTasksOutput.self)
+        let out = try await client.json(
+            .ecs, "DescribeTasks", DescribeTasksInput(cluster: cluster, tasks: taskArns),
+            as: DescribeTasksOutput.self)
         return DescribeTasksResult(tasks: out.tasks ?? [], failures: out.failures ?? [])
     }
 }

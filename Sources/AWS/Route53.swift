@@ -26,10 +26,17 @@ public struct ResourceRecordSet: Sendable, Equatable, Hashable {
 }
 
 public struct RecordChange: Sendable, Equatable, Hashable {
-    public enum Action: String, Sendable { case create = "CREATE", delete = "DELETE", upsert = "UPSERT" }
+    public enum Action: String, Sendable {
+        case create = "CREATE"
+        case delete = "DELETE"
+        case upsert = "UPSERT"
+    }
     public var action: Action
     public var recordSet: ResourceRecordSet
-    public init(_ action: Action, _ recordSet: ResourceRecordSet) { self.action = action; self.recordSet = recordSet }
+    public init(_ action: Action, _ recordSet: ResourceRecordSet) {
+        self.action = action
+        self.recordSet = recordSet
+    }
 }
 
 public struct ChangeInfo: Sendable, Equatable {
@@ -63,8 +70,9 @@ public struct LiveRoute53: Route53API {
         guard let zone = xml.child("HostedZone"), let zid = zone.value("Id"), let name = zone.value("Name") else {
             throw AWSClientError.decoding(service: "Route 53", operation: "GetHostedZone", detail: "no HostedZone element")
         }
-        return HostedZone(id: Self.bareId(zid), name: name, isPrivate: zone.child("Config")?.value("PrivateZone") == "true",
-                          recordCount: zone.value("ResourceRecordSetCount").flatMap { Int($0) })
+        return HostedZone(
+            id: Self.bareId(zid), name: name, isPrivate: zone.child("Config")?.value("PrivateZone") == "true",
+            recordCount: zone.value("ResourceRecordSetCount").flatMap { Int($0) })
     }
 
     public func listResourceRecordSets(zoneId: String, pageSize: Int = 300) async throws -> [ResourceRecordSet] {
@@ -83,10 +91,11 @@ public struct LiveRoute53: Route53API {
             call.query = query
             let xml = try await client.xml(call)
             for set in xml.child("ResourceRecordSets")?.children("ResourceRecordSet") ?? [] {
-                records.append(ResourceRecordSet(
-                    name: set.value("Name") ?? "", type: set.value("Type") ?? "", setIdentifier: set.value("SetIdentifier"),
-                    ttl: set.value("TTL").flatMap { Int($0) },
-                    values: set.child("ResourceRecords")?.children("ResourceRecord").compactMap { $0.value("Value") } ?? []))
+                records.append(
+                    ResourceRecordSet(
+                        name: set.value("Name") ?? "", type: set.value("Type") ?? "", setIdentifier: set.value("SetIdentifier"),
+                        ttl: set.value("TTL").flatMap { Int($0) },
+                        values: set.child("ResourceRecords")?.children("ResourceRecord").compactMap { $0.value("Value") } ?? []))
             }
             if xml.value("IsTruncated") == "true", let name = xml.value("NextRecordName") {
                 next = (name, xml.value("NextRecordType"), xml.value("NextRecordIdentifier"))

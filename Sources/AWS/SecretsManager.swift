@@ -43,7 +43,8 @@ public protocol SecretsManagerAPI: Sendable {
     func batchGetSecretValue(ids: [String]) async throws -> BatchSecretValues
     /// `clientRequestToken` (32 to 64 characters) becomes the version id; repeating a token with
     /// the same value is a no-op, with another value an error.
-    func putSecretValue(id: String, clientRequestToken: String, secretString: Secret, versionStages: [String]?) async throws -> PutSecretValueResult
+    func putSecretValue(id: String, clientRequestToken: String, secretString: Secret, versionStages: [String]?) async throws
+        -> PutSecretValueResult
     func describeSecret(id: String) async throws -> SecretDescription
     func updateSecretVersionStage(id: String, stage: String, moveToVersionId: String?, removeFromVersionId: String?) async throws
 }
@@ -54,24 +55,44 @@ public struct LiveSecretsManager: SecretsManagerAPI {
     public init(client: AWSClient) { self.client = client }
 
     struct ValueOutput: Decodable {
-        var ARN: String?; var Name: String?; var VersionId: String?; var SecretString: String?; var VersionStages: [String]?
+        var ARN: String?
+        var Name: String?
+        var VersionId: String?
+        var SecretString: String?
+        var VersionStages: [String]?
         var model: SecretValue {
-            SecretValue(arn: ARN ?? "", name: Name ?? "", versionId: VersionId ?? "", secretString: SecretString.map(Secret.init),
-                        versionStages: VersionStages ?? [])
+            SecretValue(
+                arn: ARN ?? "", name: Name ?? "", versionId: VersionId ?? "", secretString: SecretString.map(Secret.init),
+                versionStages: VersionStages ?? [])
         }
     }
 
-    struct GetInput: Encodable { var SecretId: String; var VersionStage: String?; var VersionId: String? }
-
-    public func getSecretValue(id: String, versionStage: String? = nil, versionId: String? = nil) async throws -> SecretValue {
-        try await client.json(.secretsManager, "GetSecretValue", GetInput(SecretId: id, VersionStage: versionStage, VersionId: versionId),
-                              as: ValueOutput.self).model
+    struct GetInput: Encodable {
+        var SecretId: String
+        var VersionStage: String?
+        var VersionId: String?
     }
 
-    struct BatchInput: Encodable { var SecretIdList: [String]; var NextToken: String? }
+    public func getSecretValue(id: String, versionStage: String? = nil, versionId: String? = nil) async throws -> SecretValue {
+        try await client.json(
+            .secretsManager, "GetSecretValue", GetInput(SecretId: id, VersionStage: versionStage, VersionId: versionId),
+            as: ValueOutput.self
+        ).model
+    }
+
+    struct BatchInput: Encodable {
+        var SecretIdList: [String]
+        var NextToken: String?
+    }
     struct BatchOutput: Decodable {
-        struct APIError: Decodable { var SecretId: String?; var ErrorCode: String?; var Message: String? }
-        var SecretValues: [ValueOutput]?; var Errors: [APIError]?; var NextToken: String?
+        struct APIError: Decodable {
+            var SecretId: String?
+            var ErrorCode: String?
+            var Message: String?
+        }
+        var SecretValues: [ValueOutput]?
+        var Errors: [APIError]?
+        var NextToken: String?
     }
 
     public func batchGetSecretValue(ids: [String]) async throws -> BatchSecretValues {
@@ -79,8 +100,9 @@ public struct LiveSecretsManager: SecretsManagerAPI {
         var result = BatchSecretValues(values: [], errors: [])
         var token: String?
         repeat {
-            let out = try await client.json(.secretsManager, "BatchGetSecretValue", BatchInput(SecretIdList: ids, NextToken: token),
-                                            as: BatchOutput.self)
+            let out = try await client.json(
+                .secretsManager, "BatchGetSecretValue", BatchInput(SecretIdList: ids, NextToken: token),
+                as: BatchOutput.self)
             result.values += (out.SecretValues ?? []).map(\.model)
             result.errors += (out.Errors ?? []).map {
                 SecretValueError(secretId: $0.SecretId ?? "", errorCode: $0.ErrorCode ?? "", message: $0.Message ?? "")
@@ -90,34 +112,62 @@ public struct LiveSecretsManager: SecretsManagerAPI {
         return result
     }
 
-    struct PutInput: Encodable { var SecretId: String; var ClientRequestToken: String; var SecretString: String; var VersionStages: [String]? }
-    struct PutOutput: Decodable { var ARN: String?; var Name: String?; var VersionId: String?; var VersionStages: [String]? }
+    struct PutInput: Encodable {
+        var SecretId: String
+        var ClientRequestToken: String
+        var SecretString: String
+        var VersionStages: [String]?
+    }
+    struct PutOutput: Decodable {
+        var ARN: String?
+        var Name: String?
+        var VersionId: String?
+        var VersionStages: [String]?
+    }
 
-    public func putSecretValue(id: String, clientRequestToken: String, secretString: Secret,
-                               versionStages: [String]? = nil) async throws -> PutSecretValueResult {
-        let out = try await client.json(.secretsManager, "PutSecretValue",
-                                        PutInput(SecretId: id, ClientRequestToken: clientRequestToken,
-                                                 SecretString: secretString.value, VersionStages: versionStages),
-                                        as: PutOutput.self)
-        return PutSecretValueResult(arn: out.ARN ?? "", name: out.Name ?? "", versionId: out.VersionId ?? clientRequestToken,
-                                    versionStages: out.VersionStages ?? [])
+    public func putSecretValue(
+        id: String, clientRequestToken: String, secretString: Secret,
+        versionStages: [String]? = nil
+    ) async throws -> PutSecretValueResult {
+        let out = try await client.json(
+            .secretsManager, "PutSecretValue",
+            PutInput(
+                SecretId: id, ClientRequestToken: clientRequestToken,
+                SecretString: secretString.value, VersionStages: versionStages),
+            as: PutOutput.self)
+        return PutSecretValueResult(
+            arn: out.ARN ?? "", name: out.Name ?? "", versionId: out.VersionId ?? clientRequestToken,
+            versionStages: out.VersionStages ?? [])
     }
 
     struct IdInput: Encodable { var SecretId: String }
-    struct DescribeOutput: Decodable { var ARN: String?; var Name: String?; var VersionIdsToStages: [String: [String]]? }
+    struct DescribeOutput: Decodable {
+        var ARN: String?
+        var Name: String?
+        var VersionIdsToStages: [String: [String]]?
+    }
 
     public func describeSecret(id: String) async throws -> SecretDescription {
         let out = try await client.json(.secretsManager, "DescribeSecret", IdInput(SecretId: id), as: DescribeOutput.self)
         return SecretDescription(arn: out.ARN ?? "", name: out.Name ?? "", versionIdsToStages: out.VersionIdsToStages ?? [:])
     }
 
-    struct StageInput: Encodable { var SecretId: String; var VersionStage: String; var MoveToVersionId: String?; var RemoveFromVersionId: String? }
+    struct StageInput: Encodable {
+        var SecretId: String
+        var VersionStage: String
+        var MoveToVersionId: String?
+        var RemoveFromVersionId: String?
+    }
     struct Empty: Decodable {}
 
-    public func updateSecretVersionStage(id: String, stage: String, moveToVersionId: String? = nil,
-                                         removeFromVersionId: String? = nil) async throws {
-        _ = try await client.json(.secretsManager, "UpdateSecretVersionStage",
-                                  StageInput(SecretId: id, VersionStage: stage, MoveToVersionId: moveToVersionId,
-                                             RemoveFromVersionId: removeFromVersionId), as: Empty.self)
+    public func updateSecretVersionStage(
+        id: String, stage: String, moveToVersionId: String? = nil,
+        removeFromVersionId: String? = nil
+    ) async throws {
+        _ = try await client.json(
+            .secretsManager, "UpdateSecretVersionStage",
+            StageInput(
+                SecretId: id, VersionStage: stage, MoveToVersionId: moveToVersionId,
+                RemoveFromVersionId: removeFromVersionId), as: Empty.self)
     }
 }

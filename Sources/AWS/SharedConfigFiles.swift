@@ -40,8 +40,12 @@ public struct SharedConfigFiles: Sendable {
             if line.hasPrefix("[") && line.hasSuffix("]") {
                 var name = String(line.dropFirst().dropLast()).trimmingASCIIWhitespace()
                 if configStyle {
-                    if name.hasPrefix("profile ") { name = String(name.dropFirst(8)).trimmingASCIIWhitespace() }
-                    else if name != "default" { current = nil; continue }  // sso-session, services, ...
+                    if name.hasPrefix("profile ") {
+                        name = String(name.dropFirst(8)).trimmingASCIIWhitespace()
+                    } else if name != "default" {
+                        current = nil
+                        continue
+                    }  // sso-session, services, ...
                 }
                 current = name
                 sections[name, default: [:]] = sections[name] ?? [:]
@@ -52,7 +56,9 @@ public struct SharedConfigFiles: Sendable {
             if rawLine.first == " " || rawLine.first == "\t" { continue }
             let key = String(line[..<eq]).trimmingASCIIWhitespace().lowercased()
             var value = String(line[line.index(after: eq)...]).trimmingASCIIWhitespace()
-            if let hash = value.firstRange(of: " #") ?? value.firstRange(of: " ;") { value = String(value[..<hash.lowerBound]).trimmingASCIIWhitespace() }
+            if let hash = value.firstRange(of: " #") ?? value.firstRange(of: " ;") {
+                value = String(value[..<hash.lowerBound]).trimmingASCIIWhitespace()
+            }
             sections[section]![key] = value
         }
         return sections

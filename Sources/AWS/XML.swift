@@ -9,8 +9,10 @@ public struct XMLElement: Sendable, Equatable {
     public var children: [XMLElement]
     public var text: String
 
-    public init(name: String, namespace: String? = nil, attributes: [String: String] = [:],
-                children: [XMLElement] = [], text: String = "") {
+    public init(
+        name: String, namespace: String? = nil, attributes: [String: String] = [:],
+        children: [XMLElement] = [], text: String = ""
+    ) {
         self.name = name
         self.namespace = namespace
         self.attributes = attributes
@@ -27,7 +29,10 @@ public struct XMLElement: Sendable, Equatable {
         var queue = children[...]
         var next: [XMLElement] = []
         while true {
-            for c in queue { if c.name == name { return c }; next.append(contentsOf: c.children) }
+            for c in queue {
+                if c.name == name { return c }
+                next.append(contentsOf: c.children)
+            }
             if next.isEmpty { return nil }
             queue = next[...]
             next = []
@@ -77,7 +82,10 @@ public struct XMLParser {
     private mutating func skip(past terminator: String) throws {
         let t = Array(terminator.utf8)
         while i < b.count {
-            if b[i...].starts(with: t) { i += t.count; return }
+            if b[i...].starts(with: t) {
+                i += t.count
+                return
+            }
             i += 1
         }
         throw fail("unterminated construct, expected \(terminator)")
@@ -88,15 +96,26 @@ public struct XMLParser {
         while true {
             skipSpace()
             if i >= b.count { return }
-            if at("<?") { try skip(past: "?>") }
-            else if at("<!--") { try skip(past: "-->") }
-            else if at("<!DOCTYPE") {
+            if at("<?") {
+                try skip(past: "?>")
+            } else if at("<!--") {
+                try skip(past: "-->")
+            } else if at("<!DOCTYPE") {
                 var depth = 0
                 while i < b.count {
-                    if b[i] == 91 { depth += 1 } else if b[i] == 93 { depth -= 1 } else if b[i] == 62, depth <= 0 { i += 1; break }
+                    if b[i] == 91 {
+                        depth += 1
+                    } else if b[i] == 93 {
+                        depth -= 1
+                    } else if b[i] == 62, depth <= 0 {
+                        i += 1
+                        break
+                    }
                     i += 1
                 }
-            } else { return }
+            } else {
+                return
+            }
         }
     }
 
@@ -119,7 +138,10 @@ public struct XMLParser {
         while true {
             skipSpace()
             guard i < b.count else { throw fail("unterminated start tag <\(qname)>") }
-            if b[i] == 62 { i += 1; break }
+            if b[i] == 62 {
+                i += 1
+                break
+            }
             if b[i] == 47 {
                 guard i + 1 < b.count, b[i + 1] == 62 else { throw fail("expected /> in <\(qname)>") }
                 i += 2
@@ -135,7 +157,10 @@ public struct XMLParser {
             let quote = b[i]
             i += 1
             let start = i
-            while i < b.count, b[i] != quote { if b[i] == 60 { throw fail("< in attribute value") }; i += 1 }
+            while i < b.count, b[i] != quote {
+                if b[i] == 60 { throw fail("< in attribute value") }
+                i += 1
+            }
             guard i < b.count else { throw fail("unterminated attribute value") }
             rawAttributes.append((attrName, try Self.decodeEntities(b[start..<i], at: start)))
             i += 1
@@ -144,15 +169,20 @@ public struct XMLParser {
         var scope = scopes.last ?? [:]
         var attributes: [String: String] = [:]
         for (n, v) in rawAttributes {
-            if n == "xmlns" { scope[""] = v }
-            else if n.hasPrefix("xmlns:") { scope[String(n.dropFirst(6))] = v }
-            else { attributes[Self.local(n)] = v }
+            if n == "xmlns" {
+                scope[""] = v
+            } else if n.hasPrefix("xmlns:") {
+                scope[String(n.dropFirst(6))] = v
+            } else {
+                attributes[Self.local(n)] = v
+            }
         }
         let prefix = qname.firstIndex(of: ":").map { String(qname[..<$0]) } ?? ""
         let namespace = scope[prefix]
         if !prefix.isEmpty, namespace == nil { throw fail("undeclared namespace prefix \(prefix)") }
-        var element = XMLElement(name: Self.local(qname), namespace: namespace?.isEmpty == true ? nil : namespace,
-                                 attributes: attributes)
+        var element = XMLElement(
+            name: Self.local(qname), namespace: namespace?.isEmpty == true ? nil : namespace,
+            attributes: attributes)
         if selfClosing { return element }
 
         let innerScopes = scopes + [scope]
@@ -199,7 +229,11 @@ public struct XMLParser {
         var out = [UInt8]()
         var i = s.startIndex
         while i < s.endIndex {
-            guard s[i] == 38 else { out.append(s[i]); i += 1; continue }
+            guard s[i] == 38 else {
+                out.append(s[i])
+                i += 1
+                continue
+            }
             guard let semi = s[i...].firstIndex(of: 59), semi - i <= 12 else {
                 throw XMLParseError(message: "unterminated entity reference", offset: offset + (i - s.startIndex))
             }
@@ -212,8 +246,11 @@ public struct XMLParser {
             case "apos": out.append(39)
             default:
                 var scalar: UInt32?
-                if ref.hasPrefix("#x") || ref.hasPrefix("#X") { scalar = UInt32(ref.dropFirst(2), radix: 16) }
-                else if ref.hasPrefix("#") { scalar = UInt32(ref.dropFirst(), radix: 10) }
+                if ref.hasPrefix("#x") || ref.hasPrefix("#X") {
+                    scalar = UInt32(ref.dropFirst(2), radix: 16)
+                } else if ref.hasPrefix("#") {
+                    scalar = UInt32(ref.dropFirst(), radix: 10)
+                }
                 guard let v = scalar, let u = Unicode.Scalar(v) else {
                     throw XMLParseError(message: "unknown entity &\(ref);", offset: offset + (i - s.startIndex))
                 }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CCurl
 import FoundationEssentials
 import KMeshSupport
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `HTTPClient` over libcurl's multi interface. One background thread drives every transfer of
 /// this client, so any number of requests can be in flight at once while sharing one connection
@@ -115,11 +116,13 @@ final class CurlEngine: @unchecked Sendable {
         guard start else { return }
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let engine = Unmanaged<CurlEngine>.fromOpaque(raw!).takeRetainedValue()
-            engine.run()
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                let engine = Unmanaged<CurlEngine>.fromOpaque(raw!).takeRetainedValue()
+                engine.run()
+                return nil
+            }, context)
         precondition(rc == 0, "pthread_create failed: \(rc)")
         pthread_detach(thread)
     }
@@ -155,16 +158,18 @@ final class CurlEngine: @unchecked Sendable {
             easy = reused
         } else {
             guard let fresh = curl_easy_init() else {
-                transfer.continuation.resume(throwing: TransportError(
-                    kind: .other, method: transfer.request.method, url: transfer.request.url, detail: "curl_easy_init failed"))
+                transfer.continuation.resume(
+                    throwing: TransportError(
+                        kind: .other, method: transfer.request.method, url: transfer.request.url, detail: "curl_easy_init failed"))
                 return
             }
             easy = fresh
         }
         if let problem = configure(easy, transfer) {
             idleHandles.append(easy)
-            transfer.continuation.resume(throwing: TransportError(
-                kind: .invalidRequest, method: transfer.request.method, url: transfer.request.url, detail: problem))
+            transfer.continuation.resume(
+                throwing: TransportError(
+                    kind: .invalidRequest, method: transfer.request.method, url: transfer.request.url, detail: problem))
             return
         }
         active[easy] = transfer
@@ -224,7 +229,8 @@ final class CurlEngine: @unchecked Sendable {
         var list: UnsafeMutablePointer<curl_slist>?
         for (name, value) in request.headers {
             guard !name.isEmpty, !name.utf8.contains(where: { $0 == 58 || $0 <= 32 }),
-                  !value.utf8.contains(where: { $0 == 10 || $0 == 13 }) else {
+                !value.utf8.contains(where: { $0 == 10 || $0 == 13 })
+            else {
                 if let list { curl_slist_free_all(list) }
                 return "header \(name.isEmpty ? "(empty name)" : name) is malformed"
             }
@@ -255,15 +261,18 @@ final class CurlEngine: @unchecked Sendable {
         let request = transfer.request
 
         if code == CURLE_OK {
-            transfer.continuation.resume(returning: HTTPResponse(
-                status: status, headers: HTTPHeaders(transfer.responseHeaders), body: transfer.body))
+            transfer.continuation.resume(
+                returning: HTTPResponse(
+                    status: status, headers: HTTPHeaders(transfer.responseHeaders), body: transfer.body))
             return
         }
         var kind = Self.kind(of: code)
         if transfer.tooLarge { kind = .responseTooLarge }
         let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
-        transfer.continuation.resume(throwing: TransportError(kind: kind, method: request.method, url: request.url,
-                                                              detail: message))
+        transfer.continuation.resume(
+            throwing: TransportError(
+                kind: kind, method: request.method, url: request.url,
+                detail: message))
     }
 
     static func kind(of code: CURLcode) -> TransportError.Kind {
@@ -272,9 +281,9 @@ final class CurlEngine: @unchecked Sendable {
         case CURLE_COULDNT_CONNECT: .connect
         case CURLE_OPERATION_TIMEDOUT: .timeout
         case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CERTPROBLEM, CURLE_SSL_CIPHER,
-             CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-             CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND,
-             CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_SHUTDOWN_FAILED:
+            CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CRL_BADFILE, CURLE_SSL_ENGINE_NOTFOUND,
+            CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_SHUTDOWN_FAILED:
             .tls
         case CURLE_GOT_NOTHING, CURLE_RECV_ERROR, CURLE_SEND_ERROR, CURLE_PARTIAL_FILE: .connectionLost
         case CURLE_URL_MALFORMAT, CURLE_UNSUPPORTED_PROTOCOL: .invalidRequest

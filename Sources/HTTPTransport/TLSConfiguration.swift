@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import KMeshSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Certificate verification is always on. What varies is where trusted CAs come from.
 public struct TLSConfiguration: Sendable {
@@ -22,8 +23,10 @@ public struct TLSConfiguration: Sendable {
     }
 
     /// Probes the file system for the bundle, honouring `SSL_CERT_FILE`.
-    public static func system(environment: Environment, extraCAPEM: Data? = nil,
-                              candidates: [String] = bundleCandidates) -> TLSConfiguration {
+    public static func system(
+        environment: Environment, extraCAPEM: Data? = nil,
+        candidates: [String] = bundleCandidates
+    ) -> TLSConfiguration {
         if let override = environment["SSL_CERT_FILE"] {
             return TLSConfiguration(caBundlePath: override, extraCAPEM: extraCAPEM)
         }

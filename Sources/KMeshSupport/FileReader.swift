@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Whole-file reads without Foundation's FileManager (absent from FoundationEssentials builds
 /// in some configurations, and heavier than needed).

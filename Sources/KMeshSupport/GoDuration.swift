@@ -9,7 +9,10 @@ public struct GoDuration: Sendable, Hashable, CustomStringConvertible, Comparabl
 
     /// Parses a Go duration; sub-second parts are rounded down. Nil when malformed or negative.
     public init?(_ text: String) {
-        if text == "0" { seconds = 0; return }
+        if text == "0" {
+            seconds = 0
+            return
+        }
         let units: [(String, Double)] = [("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("h", 3600), ("m", 60), ("s", 1)]
         var rest = Substring(text)
         var total = 0.0
@@ -29,7 +32,9 @@ public struct GoDuration: Sendable, Hashable, CustomStringConvertible, Comparabl
     /// Go's canonical form: `8760h0m0s`, `30m0s`, `45s`, `0s`.
     public var description: String {
         if seconds == 0 { return "0s" }
-        let h = seconds / 3600, m = seconds % 3600 / 60, s = seconds % 60
+        let h = seconds / 3600
+        let m = seconds % 3600 / 60
+        let s = seconds % 60
         if h > 0 { return "\(h)h\(m)m\(s)s" }
         if m > 0 { return "\(m)m\(s)s" }
         return "\(s)s"

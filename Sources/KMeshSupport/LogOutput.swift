@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import FoundationEssentials
 import Logging
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where log lines go: one `write(2)` per line to a file descriptor (stderr by default). Swift 6
 /// rejects the global `stderr` stream, and one write per line keeps concurrent lines whole.
@@ -23,7 +24,10 @@ public final class LogSink: Sendable {
             var offset = 0
             while offset < bytes.count {
                 let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-                if n <= 0 { if n < 0, errno == EINTR { continue }; return }
+                if n <= 0 {
+                    if n < 0, errno == EINTR { continue }
+                    return
+                }
                 offset += n
             }
         }
@@ -61,16 +65,21 @@ public struct LineLogHandler: LogHandler {
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }
         if let explicit = event.metadata { all.merge(explicit) { _, new in new } }
         if let error = event.error { all["error"] = .string("\(error)") }
-        sink.write(line: Self.render(format: format, level: event.level, message: event.message.description,
-                                     metadata: all, date: Date()))
+        sink.write(
+            line: Self.render(
+                format: format, level: event.level, message: event.message.description,
+                metadata: all, date: Date()))
     }
 
-    static func render(format: LogFormat, level: Logger.Level, message: String,
-                       metadata: Logger.Metadata, date: Date) -> String {
+    static func render(
+        format: LogFormat, level: Logger.Level, message: String,
+        metadata: Logger.Metadata, date: Date
+    ) -> String {
         let keys = metadata.keys.sorted()
         switch format {
         case .json:
-            var s = "{\"ts\":\(JSON.quote(UTCTime.iso8601(date, milliseconds: true))),\"level\":\(JSON.quote(level.rawValue)),\"msg\":\(JSON.quote(message))"
+            var s =
+                "{\"ts\":\(JSON.quote(UTCTime.iso8601(date, milliseconds: true))),\"level\":\(JSON.quote(level.rawValue)),\"msg\":\(JSON.quote(message))"
             for k in keys { s += ",\(JSON.quote(k)):\(json(metadata[k]!))" }
             return s + "}"
         case .text:

@@ -13,10 +13,14 @@ public enum UTCTime {
         let nanos = Int(((t - Double(whole)) * 1e9).rounded(.down))
         var days = whole / 86_400
         var secs = whole % 86_400
-        if secs < 0 { secs += 86_400; days -= 1 }
+        if secs < 0 {
+            secs += 86_400
+            days -= 1
+        }
         let (y, m, d) = civil(fromDays: days)
-        return Fields(year: y, month: m, day: d, hour: Int(secs / 3600), minute: Int(secs % 3600 / 60),
-                      second: Int(secs % 60), nanosecond: max(0, min(nanos, 999_999_999)))
+        return Fields(
+            year: y, month: m, day: d, hour: Int(secs / 3600), minute: Int(secs % 3600 / 60),
+            second: Int(secs % 60), nanosecond: max(0, min(nanos, 999_999_999)))
     }
 
     /// `2026-01-23T17:57:58Z`, or with milliseconds `2026-01-23T17:57:58.402Z`.

@@ -21,7 +21,9 @@ public struct KumaTokenClaims: Sendable, Equatable {
     public enum DecodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case notAJWT(String)
         public var description: String {
-            switch self { case .notAJWT(let why): "not a JWT: \(why)" }
+            switch self {
+            case .notAJWT(let why): "not a JWT: \(why)"
+            }
         }
     }
 
@@ -33,7 +35,8 @@ public struct KumaTokenClaims: Sendable, Equatable {
             throw DecodeError.notAJWT("a part is not base64url")
         }
         guard let header = try? JSON.decode(JSONValue.self, from: headerData), header.objectValue != nil,
-              let payload = try? JSON.decode(JSONValue.self, from: payloadData), payload.objectValue != nil else {
+            let payload = try? JSON.decode(JSONValue.self, from: payloadData), payload.objectValue != nil
+        else {
             throw DecodeError.notAJWT("the header or payload is not a JSON object")
         }
         func date(_ key: String) -> Date? {

@@ -55,8 +55,9 @@ public struct DataplaneTokenRequest: Sendable, Encodable, Equatable {
 
     /// A token for every proxy of one service: mesh and `kuma.io/service` tag, no name.
     public static func forService(_ service: String, mesh: String, validFor: GoDuration) -> DataplaneTokenRequest {
-        DataplaneTokenRequest(mesh: mesh, tags: ["kuma.io/service": [service]], type: "dataplane",
-                              validFor: validFor.description, name: nil)
+        DataplaneTokenRequest(
+            mesh: mesh, tags: ["kuma.io/service": [service]], type: "dataplane",
+            validFor: validFor.description, name: nil)
     }
 }
 

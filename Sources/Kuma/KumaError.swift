@@ -12,7 +12,10 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
     public var detail: String
     public var fields: [Field]
 
-    public struct Field: Sendable, Equatable { public var field: String; public var reason: String }
+    public struct Field: Sendable, Equatable {
+        public var field: String
+        public var reason: String
+    }
 
     public init(method: String, path: String, status: Int, title: String, detail: String = "", fields: [Field] = []) {
         self.method = method
@@ -36,9 +39,12 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
     /// What the operator should do, for the answers people meet.
     public var hint: String? {
         switch status {
-        case 401: "the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret"
-        case 403: "the API token's user may not do this: it needs the mesh-system:admin group (or Kong Mesh's GENERATE_DATAPLANE_TOKEN access)"
-        case 404 where isSigningKeyNotFound: "the mesh does not exist in the control plane (or has no dataplane token signing key): check the kuma.io/mesh tag or --default-mesh"
+        case 401:
+            "the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret"
+        case 403:
+            "the API token's user may not do this: it needs the mesh-system:admin group (or Kong Mesh's GENERATE_DATAPLANE_TOKEN access)"
+        case 404 where isSigningKeyNotFound:
+            "the mesh does not exist in the control plane (or has no dataplane token signing key): check the kuma.io/mesh tag or --default-mesh"
         case 500...599: "the control plane failed: check its logs; the next pass retries"
         default: nil
         }
@@ -51,8 +57,14 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
     }
 
     struct Body: Decodable {
-        struct Invalid: Decodable { var field: String?; var reason: String? }
-        struct Cause: Decodable { var field: String?; var message: String? }
+        struct Invalid: Decodable {
+            var field: String?
+            var reason: String?
+        }
+        struct Cause: Decodable {
+            var field: String?
+            var message: String?
+        }
         var title: String?
         var detail: String?
         var details: String?
@@ -62,14 +74,16 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
 
     static func from(method: String, path: String, response: HTTPResponse) -> KumaAPIError {
         if response.body.isEmpty {
-            let title = response.status == 400 ? "Bad Request (the request body is not valid JSON)" : "HTTP \(response.status) with an empty body"
+            let title =
+                response.status == 400 ? "Bad Request (the request body is not valid JSON)" : "HTTP \(response.status) with an empty body"
             return KumaAPIError(method: method, path: path, status: response.status, title: title)
         }
         if let body = try? JSON.decode(Body.self, from: response.body), body.title != nil || body.detail != nil {
             var fields = (body.invalid_parameters ?? []).map { Field(field: $0.field ?? "", reason: $0.reason ?? "") }
             if fields.isEmpty { fields = (body.causes ?? []).map { Field(field: $0.field ?? "", reason: $0.message ?? "") } }
-            return KumaAPIError(method: method, path: path, status: response.status, title: body.title ?? "HTTP \(response.status)",
-                                detail: body.detail ?? body.details ?? "", fields: fields)
+            return KumaAPIError(
+                method: method, path: path, status: response.status, title: body.title ?? "HTTP \(response.status)",
+                detail: body.detail ?? body.details ?? "", fields: fields)
         }
         // Plain-text answers: "415: Unsupported Media Type", "404 page not found", a proxy's HTML.
         let text = response.bodyText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")

@@ -41,7 +41,11 @@ public struct LiveKuma: KumaAPI {
         return try jwt(response, "POST", "/tokens/dataplane")
     }
 
-    struct UserTokenRequest: Encodable { var name: String; var groups: [String]; var validFor: String }
+    struct UserTokenRequest: Encodable {
+        var name: String
+        var groups: [String]
+        var validFor: String
+    }
 
     public func generateUserToken(name: String, groups: [String], validFor: GoDuration) async throws -> Secret {
         let body = try JSON.encode(UserTokenRequest(name: name, groups: groups, validFor: validFor.description))
@@ -60,7 +64,11 @@ public struct LiveKuma: KumaAPI {
 
     public func hostnameGenerators() async throws -> [KumaResource] { try await listAll("/hostnamegenerators") }
 
-    struct GlobalSecretBody: Encodable { var type = "GlobalSecret"; var name: String; var data: String }
+    struct GlobalSecretBody: Encodable {
+        var type = "GlobalSecret"
+        var name: String
+        var data: String
+    }
 
     public func putGlobalSecret(name: String, data: Secret) async throws {
         let body = try JSON.encode(GlobalSecretBody(name: name, data: Data(data.value.utf8).base64EncodedString()))
@@ -69,7 +77,11 @@ public struct LiveKuma: KumaAPI {
 
     // MARK: plumbing
 
-    struct Page: Decodable { var total: Int?; var items: [KumaResource]; var next: String? }
+    struct Page: Decodable {
+        var total: Int?
+        var items: [KumaResource]
+        var next: String?
+    }
 
     func listAll(_ path: String) async throws -> [KumaResource] {
         var items: [KumaResource] = []
@@ -133,7 +145,8 @@ public struct LiveKuma: KumaAPI {
 
     func backoff(_ attempt: inout Int, _ method: String, _ path: String, _ reason: String) async throws {
         let delay = configuration.retryBaseDelay * (1 << (attempt - 1)) * Double.random(in: 0.5..<1)
-        logger.debug("retrying Kuma API call", metadata: ["kuma-request": "\(method) \(path)", "attempt": "\(attempt)", "error": "\(reason)"])
+        logger.debug(
+            "retrying Kuma API call", metadata: ["kuma-request": "\(method) \(path)", "attempt": "\(attempt)", "error": "\(reason)"])
         try await Task.sleep(for: delay)
         attempt += 1
     }
@@ -154,4 +167,3 @@ public struct LiveKuma: KumaAPI {
         }
     }
 }
-

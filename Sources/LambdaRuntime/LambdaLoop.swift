@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import FoundationEssentials
 import Logging
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The invocation being handled, for every logger of the process: bootstrap swift-log with
 /// `LambdaContext.metadataProvider` and each line logged while handling carries `request-id`
@@ -29,8 +30,10 @@ public enum LambdaLoop {
 
     /// Runs until `api.next()` throws `maxConsecutiveFailures` times in a row (the Runtime API is
     /// gone), or `maxInvocations` have been handled (tests).
-    public static func run(api: any LambdaRuntimeAPI, handler: any LambdaHandler, logger base: Logger,
-                           maxInvocations: Int? = nil, setTraceId: @Sendable (String?) -> Void = LambdaLoop.exportTraceId) async {
+    public static func run(
+        api: any LambdaRuntimeAPI, handler: any LambdaHandler, logger base: Logger,
+        maxInvocations: Int? = nil, setTraceId: @Sendable (String?) -> Void = LambdaLoop.exportTraceId
+    ) async {
         var handled = 0
         var failures = 0
         while maxInvocations.map({ handled < $0 }) ?? true {
@@ -52,8 +55,10 @@ public enum LambdaLoop {
                 await handler.handle(invocation, logger: logger)
             }
             if case .success(let body) = result, body.count > maxResponseBytes {
-                result = .failure(FunctionError(type: "Function.ResponseSizeTooLarge",
-                                                message: "the response is \(body.count) bytes; Lambda accepts at most \(maxResponseBytes)"))
+                result = .failure(
+                    FunctionError(
+                        type: "Function.ResponseSizeTooLarge",
+                        message: "the response is \(body.count) bytes; Lambda accepts at most \(maxResponseBytes)"))
             }
             do {
                 switch result {

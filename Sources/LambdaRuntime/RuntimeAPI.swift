@@ -24,7 +24,10 @@ public struct Invocation: Sendable, Equatable {
 public struct FunctionError: Error, Sendable, Equatable, Encodable, CustomStringConvertible {
     public var errorType: String
     public var errorMessage: String
-    public init(type: String, message: String) { errorType = type; errorMessage = message }
+    public init(type: String, message: String) {
+        errorType = type
+        errorMessage = message
+    }
     public var description: String { "\(errorType): \(errorMessage)" }
 }
 
@@ -60,11 +63,13 @@ public struct LiveLambdaRuntimeAPI: LambdaRuntimeAPI {
     public func next() async throws -> Invocation {
         let response = try await http.send(HTTPRequest(method: "GET", url: base + "/runtime/invocation/next", timeout: .zero))
         guard response.status == 200, let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else {
-            throw RuntimeAPIError(message: "GET /runtime/invocation/next answered HTTP \(response.status): \(response.bodyText.prefix(200))")
+            throw RuntimeAPIError(
+                message: "GET /runtime/invocation/next answered HTTP \(response.status): \(response.bodyText.prefix(200))")
         }
-        return Invocation(requestId: id, deadlineMs: response.headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int64($0) },
-                          invokedFunctionArn: response.headers["Lambda-Runtime-Invoked-Function-Arn"],
-                          traceId: response.headers["Lambda-Runtime-Trace-Id"], body: response.body)
+        return Invocation(
+            requestId: id, deadlineMs: response.headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int64($0) },
+            invokedFunctionArn: response.headers["Lambda-Runtime-Invoked-Function-Arn"],
+            traceId: response.headers["Lambda-Runtime-Trace-Id"], body: response.body)
     }
 
     public func respond(requestId: String, body: Data) async throws {
@@ -72,17 +77,20 @@ public struct LiveLambdaRuntimeAPI: LambdaRuntimeAPI {
     }
 
     public func fail(requestId: String, error: FunctionError) async throws {
-        try await post("/runtime/invocation/\(requestId)/error", body: try JSON.encode(error),
-                       headers: ["Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error.errorType])
+        try await post(
+            "/runtime/invocation/\(requestId)/error", body: try JSON.encode(error),
+            headers: ["Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error.errorType])
     }
 
     public func initFailed(_ error: FunctionError) async throws {
-        try await post("/runtime/init/error", body: try JSON.encode(error),
-                       headers: ["Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error.errorType])
+        try await post(
+            "/runtime/init/error", body: try JSON.encode(error),
+            headers: ["Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error.errorType])
     }
 
     func post(_ path: String, body: Data, headers: HTTPHeaders) async throws {
-        let response = try await http.send(HTTPRequest(method: "POST", url: base + path, headers: headers, body: body, timeout: .seconds(10)))
+        let response = try await http.send(
+            HTTPRequest(method: "POST", url: base + path, headers: headers, body: body, timeout: .seconds(10)))
         guard (200..<300).contains(response.status) else {
             throw RuntimeAPIError(message: "POST \(path) answered HTTP \(response.status): \(response.bodyText.prefix(200))")
         }

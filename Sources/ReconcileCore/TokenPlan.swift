@@ -22,7 +22,10 @@ public struct MeshedTask: Sendable, Equatable {
 public struct ServiceKey: Sendable, Hashable, Comparable {
     public var mesh: String
     public var service: String
-    public init(mesh: String, service: String) { self.mesh = mesh; self.service = service }
+    public init(mesh: String, service: String) {
+        self.mesh = mesh
+        self.service = service
+    }
     public static func < (a: ServiceKey, b: ServiceKey) -> Bool { (a.service, a.mesh) < (b.service, b.mesh) }
 }
 
@@ -68,8 +71,9 @@ public struct TaskGrouping: Sendable, Equatable {
                 services[ServiceKey(mesh: mesh, service: service)] = arns.sorted()
             }
         }
-        return TaskGrouping(services: services, invalid: invalid.sorted { $0.taskArn < $1.taskArn },
-                            conflicts: conflicts.sorted { $0.service < $1.service })
+        return TaskGrouping(
+            services: services, invalid: invalid.sorted { $0.taskArn < $1.taskArn },
+            conflicts: conflicts.sorted { $0.service < $1.service })
     }
 }
 
@@ -111,9 +115,13 @@ public enum TokenPolicy {
     public static func decide(_ stored: StoredSecret, for key: ServiceKey, now: Date, renewBefore: Int64) -> TokenDecision {
         switch stored {
         case .missing:
-            return .fail(reason: "the secret does not exist: create it (value {}) in the workload's stack, and check --secret-name-prefix and the IAM policy")
+            return .fail(
+                reason:
+                    "the secret does not exist: create it (value {}) in the workload's stack, and check --secret-name-prefix and the IAM policy"
+            )
         case .notAJSONObject:
-            return .fail(reason: "the secret's value is not a JSON object: it was left as it is; set it to {} to let the reconciler manage it")
+            return .fail(
+                reason: "the secret's value is not a JSON object: it was left as it is; set it to {} to let the reconciler manage it")
         case .noValue:
             return .replace(reason: "the secret has no value yet")
         case .object(let token, let hasTokenKey):
@@ -139,7 +147,9 @@ public enum TokenPolicy {
     /// `3d4h`, `5h12m`, `42m`, `30s`: coarse, for people.
     public static func span(_ seconds: Double) -> String {
         let s = Int64(seconds.rounded(.down))
-        let d = s / 86_400, h = s % 86_400 / 3600, m = s % 3600 / 60
+        let d = s / 86_400
+        let h = s % 86_400 / 3600
+        let m = s % 3600 / 60
         if d > 0 { return "\(d)d\(h)h" }
         if h > 0 { return "\(h)h\(m)m" }
         if m > 0 { return "\(m)m" }

@@ -4,7 +4,9 @@ import KMeshSupport
 /// The outcome of one pass: what happened to each service's secret.
 public struct TokenReport: Sendable, Codable, Equatable {
     public enum Action: String, Sendable, Codable, CaseIterable {
-        case unchanged, written, wouldWrite = "would-write", failed, skipped
+        case unchanged, written
+        case wouldWrite = "would-write"
+        case failed, skipped
     }
 
     public struct Entry: Sendable, Codable, Equatable {
@@ -61,8 +63,10 @@ public struct TokenReport: Sendable, Codable, Equatable {
     public func text() -> String {
         var rows = [["SERVICE", "MESH", "SECRET", "TASKS", "ACTION", "REASON"]]
         for e in services {
-            rows.append([e.service, e.mesh ?? "-", e.secret ?? "-", e.waiting > 0 ? "\(e.tasks) (\(e.waiting) waiting)" : String(e.tasks),
-                         e.action.rawValue, e.reason])
+            rows.append([
+                e.service, e.mesh ?? "-", e.secret ?? "-", e.waiting > 0 ? "\(e.tasks) (\(e.waiting) waiting)" : String(e.tasks),
+                e.action.rawValue, e.reason,
+            ])
         }
         var widths = [Int](repeating: 0, count: 5)
         for r in rows { for i in 0..<5 { widths[i] = max(widths[i], r[i].count) } }
@@ -79,7 +83,8 @@ public struct TokenReport: Sendable, Codable, Equatable {
         for e in errors { out += "error: \(e)\n" }
         let counts = Action.allCases.map { "\(totals[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
         let seconds = (durationSeconds * 100).rounded() / 100
-        out += "\(dryRun ? "dry run: " : "")\(services.count) service\(services.count == 1 ? "" : "s"), \(tasksSeen) task\(tasksSeen == 1 ? "" : "s") in \(clusters) cluster\(clusters == 1 ? "" : "s"): \(counts) (\(seconds)s)\n"
+        out +=
+            "\(dryRun ? "dry run: " : "")\(services.count) service\(services.count == 1 ? "" : "s"), \(tasksSeen) task\(tasksSeen == 1 ? "" : "s") in \(clusters) cluster\(clusters == 1 ? "" : "s"): \(counts) (\(seconds)s)\n"
         return out
     }
 }

@@ -37,8 +37,10 @@ public struct TokenReconciler: Sendable {
     let clock: any WallClock
     let logger: Logger
 
-    public init(ecs: any ECSAPI, secrets: any SecretsManagerAPI, kuma: any KumaAPI, options: Options,
-                clock: any WallClock = SystemWallClock(), logger: Logger) {
+    public init(
+        ecs: any ECSAPI, secrets: any SecretsManagerAPI, kuma: any KumaAPI, options: Options,
+        clock: any WallClock = SystemWallClock(), logger: Logger
+    ) {
         self.ecs = ecs
         self.secrets = secrets
         self.kuma = kuma
@@ -64,15 +66,21 @@ public struct TokenReconciler: Sendable {
         let waiting: @Sendable (ServiceKey) -> Int = { key in grouping.services[key]?.filter { waitingArns.contains($0) }.count ?? 0 }
         for bad in grouping.invalid {
             logger.warning("task skipped: invalid service tag", metadata: ["task": "\(bad.taskArn)", "reason": "\(bad.problem)"])
-            entries.append(.init(mesh: nil, service: bad.value, secret: nil, tasks: 1, action: .skipped,
-                                 reason: "\(bad.problem); task \(Self.shortArn(bad.taskArn)) skipped, no secret touched"))
+            entries.append(
+                .init(
+                    mesh: nil, service: bad.value, secret: nil, tasks: 1, action: .skipped,
+                    reason: "\(bad.problem); task \(Self.shortArn(bad.taskArn)) skipped, no secret touched"))
         }
         for conflict in grouping.conflicts {
-            let reason = "tasks name this service in meshes \(conflict.meshes.joined(separator: ", ")): one secret cannot serve both; fix the kuma.io/mesh tags (nothing written)"
-            logger.error("service conflict", metadata: ["service": "\(conflict.service)", "meshes": "\(conflict.meshes.joined(separator: ","))"])
-            entries.append(.init(mesh: conflict.meshes.joined(separator: ","), service: conflict.service,
-                                 secret: options.secretNamePrefix + conflict.service, tasks: conflict.taskArns.count,
-                                 action: .failed, reason: reason))
+            let reason =
+                "tasks name this service in meshes \(conflict.meshes.joined(separator: ", ")): one secret cannot serve both; fix the kuma.io/mesh tags (nothing written)"
+            logger.error(
+                "service conflict", metadata: ["service": "\(conflict.service)", "meshes": "\(conflict.meshes.joined(separator: ","))"])
+            entries.append(
+                .init(
+                    mesh: conflict.meshes.joined(separator: ","), service: conflict.service,
+                    secret: options.secretNamePrefix + conflict.service, tasks: conflict.taskArns.count,
+                    action: .failed, reason: reason))
         }
 
         // 2. Read: secrets.
@@ -101,7 +109,9 @@ public struct TokenReconciler: Sendable {
                     entries.append(entry(.failed, reason))
                 case .replace(let reason):
                     if options.dryRun {
-                        logger.info("would write a new token", metadata: ["service": "\(key.service)", "mesh": "\(key.mesh)", "secret": "\(name)", "reason": "\(reason)"])
+                        logger.info(
+                            "would write a new token",
+                            metadata: ["service": "\(key.service)", "mesh": "\(key.mesh)", "secret": "\(name)", "reason": "\(reason)"])
                         entries.append(entry(.wouldWrite, reason))
                     } else {
                         toWrite.append((key, value, reason))
@@ -117,35 +127,45 @@ public struct TokenReconciler: Sendable {
             // One clear line instead of the same failure once per service.
             errors.append(unreachable)
             for (key, _, _) in toWrite {
-                entries.append(entry(key, tasks: grouping.services[key]!.count, waiting: waiting(key), .failed,
-                                     "not written: the Kuma API is not usable (see the error below)"))
+                entries.append(
+                    entry(
+                        key, tasks: grouping.services[key]!.count, waiting: waiting(key), .failed,
+                        "not written: the Kuma API is not usable (see the error below)"))
             }
         } else {
             entries += await withBoundedConcurrency(toWrite, limit: options.concurrency) { item in
                 let (key, value, reason) = item
                 if let deadline, ContinuousClock.now >= deadline {
-                    return self.entry(key, tasks: grouping.services[key]!.count, waiting: waiting(key), .skipped,
-                                      "not started: the invocation's deadline was near (\(reason)); the next pass does it")
+                    return self.entry(
+                        key, tasks: grouping.services[key]!.count, waiting: waiting(key), .skipped,
+                        "not started: the invocation's deadline was near (\(reason)); the next pass does it")
                 }
                 return await self.write(key, value, reason, tasks: grouping.services[key]!.count, waiting: waiting(key))
             }
         }
 
-        let report = TokenReport(dryRun: options.dryRun, clusters: clusterCount, tasksSeen: tasks.count,
-                                 services: entries, errors: errors,
-                                 durationSeconds: Self.seconds(ContinuousClock.now - started))
-        var summary: Logger.Metadata = ["services": "\(report.services.count)", "tasks": "\(report.tasksSeen)",
-                                        "duration-ms": "\(Int(report.durationSeconds * 1000))"]
+        let report = TokenReport(
+            dryRun: options.dryRun, clusters: clusterCount, tasksSeen: tasks.count,
+            services: entries, errors: errors,
+            durationSeconds: Self.seconds(ContinuousClock.now - started))
+        var summary: Logger.Metadata = [
+            "services": "\(report.services.count)", "tasks": "\(report.tasksSeen)",
+            "duration-ms": "\(Int(report.durationSeconds * 1000))",
+        ]
         for (k, v) in report.totals { summary[k] = "\(v)" }
-        if report.failed { logger.error("pass finished with failures", metadata: summary) }
-        else { logger.info("pass finished", metadata: summary) }
+        if report.failed {
+            logger.error("pass finished with failures", metadata: summary)
+        } else {
+            logger.info("pass finished", metadata: summary)
+        }
         return report
     }
 
     /// The report entry for one (mesh, service) and its secret.
     func entry(_ key: ServiceKey, tasks: Int, waiting: Int, _ action: TokenReport.Action, _ reason: String) -> TokenReport.Entry {
-        TokenReport.Entry(mesh: key.mesh, service: key.service, secret: options.secretNamePrefix + key.service,
-                          tasks: tasks, waiting: waiting, action: action, reason: reason)
+        TokenReport.Entry(
+            mesh: key.mesh, service: key.service, secret: options.secretNamePrefix + key.service,
+            tasks: tasks, waiting: waiting, action: action, reason: reason)
     }
 
     // MARK: reading tasks
@@ -177,9 +197,12 @@ public struct TokenReconciler: Sendable {
                 let chunks = stride(from: 0, to: arns.count, by: LiveECS.describeBatchSize).map {
                     Array(arns[$0..<min($0 + LiveECS.describeBatchSize, arns.count)])
                 }
-                let described = await withBoundedConcurrency(chunks, limit: options.concurrency) { chunk -> Result<[MeshedTask], PassError> in
+                let described = await withBoundedConcurrency(chunks, limit: options.concurrency) {
+                    chunk -> Result<[MeshedTask], PassError> in
                     do {
-                        return .success(try await ecs.describeTasks(cluster: cluster, taskArns: chunk).tasks.compactMap { meshed($0, cluster: cluster) })
+                        return .success(
+                            try await ecs.describeTasks(cluster: cluster, taskArns: chunk).tasks.compactMap { meshed($0, cluster: cluster) }
+                        )
                     } catch {
                         return .failure(PassError("cannot describe tasks of cluster \(cluster): \(error)"))
                     }
@@ -191,7 +214,8 @@ public struct TokenReconciler: Sendable {
                     case .failure(let e): return .failure(e)
                     }
                 }
-                logger.debug("cluster read", metadata: ["cluster": "\(cluster)", "tasks": "\(arns.count)", "meshed-tasks": "\(tasks.count)"])
+                logger.debug(
+                    "cluster read", metadata: ["cluster": "\(cluster)", "tasks": "\(arns.count)", "meshed-tasks": "\(tasks.count)"])
                 return .success(tasks)
             } catch {
                 return .failure(PassError("cannot list the tasks of cluster \(cluster): \(error)"))
@@ -210,7 +234,10 @@ public struct TokenReconciler: Sendable {
         return (tasks, clusters.count, errors)
     }
 
-    struct PassError: Error { let message: String; init(_ m: String) { message = m } }
+    struct PassError: Error {
+        let message: String
+        init(_ m: String) { message = m }
+    }
 
     func meshed(_ task: ECSTask, cluster: String) -> MeshedTask? {
         guard let service = task.tag(Self.serviceTag) else { return nil }

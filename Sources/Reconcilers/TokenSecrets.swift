@@ -41,17 +41,25 @@ extension TokenReconciler {
                 for v in batch.values { out[v.name] = .value(Self.parse(v)) }
                 var notFound: [String] = []
                 for e in batch.errors {
-                    if e.errorCode == "ResourceNotFoundException" { notFound.append(e.secretId) }
-                    else { out[e.secretId] = .failure(Self.explain(code: e.errorCode, message: e.message, secret: e.secretId)) }
+                    if e.errorCode == "ResourceNotFoundException" {
+                        notFound.append(e.secretId)
+                    } else {
+                        out[e.secretId] = .failure(Self.explain(code: e.errorCode, message: e.message, secret: e.secretId))
+                    }
                 }
                 for (name, read) in await self.classifyNotFound(notFound) { out[name] = read }
                 // Any name the answer did not mention (ids given by name come back by name).
                 for name in chunk where out[name] == nil { out[name] = .failure("BatchGetSecretValue returned nothing for this secret") }
                 return out
             } catch let e as AWSServiceError where e.isAccessDenied {
-                let first = batchDenied.withLock { denied -> Bool in defer { denied = true }; return !denied }
+                let first = batchDenied.withLock { denied -> Bool in
+                    defer { denied = true }
+                    return !denied
+                }
                 if first {
-                    logger.warning("the role may not call secretsmanager:BatchGetSecretValue; reading secrets one by one with GetSecretValue (allow BatchGetSecretValue to save calls)")
+                    logger.warning(
+                        "the role may not call secretsmanager:BatchGetSecretValue; reading secrets one by one with GetSecretValue (allow BatchGetSecretValue to save calls)"
+                    )
                 }
                 return await self.readOneByOne(chunk)
             } catch {
@@ -108,8 +116,9 @@ extension TokenReconciler {
                 facts = TokenFacts(isJWT: false)
             }
         }
-        return StoredSecretValue(state: .object(token: facts, hasTokenKey: object["token"] != nil), object: object,
-                                 arn: v.arn, versionId: v.versionId)
+        return StoredSecretValue(
+            state: .object(token: facts, hasTokenKey: object["token"] != nil), object: object,
+            arn: v.arn, versionId: v.versionId)
     }
 
     static func explain(code: String, message: String, secret: String) -> String {
@@ -166,7 +175,8 @@ extension TokenReconciler {
         let requestToken = Self.clientRequestToken(secret: value.arn.isEmpty ? name : value.arn, replacing: value.versionId)
         do {
             _ = try await secrets.putSecretValue(id: name, clientRequestToken: requestToken, secretString: document, versionStages: nil)
-            logger.info("token written", metadata: ["service": "\(key.service)", "mesh": "\(key.mesh)", "secret": "\(name)", "reason": "\(reason)"])
+            logger.info(
+                "token written", metadata: ["service": "\(key.service)", "mesh": "\(key.mesh)", "secret": "\(name)", "reason": "\(reason)"])
             return entry(.written, reason)
         } catch let e as AWSServiceError where e.code == "ResourceExistsException" {
             // Another pass, working from the same version, wrote first: the secret is handled.
@@ -188,8 +198,10 @@ extension TokenReconciler {
 }
 
 /// Runs `body` over `items` with at most `limit` in flight; results in input order.
-func withBoundedConcurrency<T: Sendable, R: Sendable>(_ items: [T], limit: Int,
-                                                      _ body: @escaping @Sendable (T) async -> R) async -> [R] {
+func withBoundedConcurrency<T: Sendable, R: Sendable>(
+    _ items: [T], limit: Int,
+    _ body: @escaping @Sendable (T) async -> R
+) async -> [R] {
     guard !items.isEmpty else { return [] }
     return await withTaskGroup(of: (Int, R).self) { group in
         var results = [R?](repeating: nil, count: items.count)

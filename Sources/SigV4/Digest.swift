@@ -20,8 +20,9 @@ public enum Digest {
         key.withUnsafeBufferPointer { k in
             input.withUnsafeBufferPointer { m in
                 out.withUnsafeMutableBufferPointer { o in
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count,
-                             o.baseAddress, &length)
+                    _ = HMAC(
+                        EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count,
+                        o.baseAddress, &length)
                 }
             }
         }

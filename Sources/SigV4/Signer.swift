@@ -22,8 +22,10 @@ public struct SigV4Request: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)],
-                body: [UInt8] = []) {
+    public init(
+        method: String, path: String, query: String = "", headers: [(name: String, value: String)],
+        body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -57,8 +59,10 @@ public struct SigV4Signer: Sendable {
     }
 
     /// Headers that proxies and clients rewrite; signing them breaks the signature in transit.
-    static let unsignedHeaders: Set<String> = ["authorization", "user-agent", "expect", "transfer-encoding",
-                                               "x-amzn-trace-id", "connection"]
+    static let unsignedHeaders: Set<String> = [
+        "authorization", "user-agent", "expect", "transfer-encoding",
+        "x-amzn-trace-id", "connection",
+    ]
 
     public var credentials: SigV4Credentials
     public var region: String
@@ -103,13 +107,17 @@ public struct SigV4Signer: Sendable {
         let key = signingKey ?? Self.signingKey(secret: credentials.secretAccessKey, day: day, region: region, service: service)
         let signature = Digest.hex(Digest.hmacSHA256(key: key, Array(stringToSign.utf8)))
 
-        added.append(("Authorization",
-                      "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
+        added.append(
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
         if let token = credentials.sessionToken, options.omitSessionTokenFromSignature {
             added.append(("X-Amz-Security-Token", token.value))
         }
-        return SigV4Signature(headersToAdd: added, canonicalRequest: canonicalRequest, stringToSign: stringToSign,
-                              signature: signature, signedHeaders: signedHeaders)
+        return SigV4Signature(
+            headersToAdd: added, canonicalRequest: canonicalRequest, stringToSign: stringToSign,
+            signature: signature, signedHeaders: signedHeaders)
     }
 
     /// HMAC chain "AWS4"+secret -> day -> region -> service -> "aws4_request". Valid for one UTC day.
@@ -136,7 +144,10 @@ public struct SigV4Signer: Sendable {
         var out: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) {
             if segment == "." { continue }
-            if segment == ".." { if !out.isEmpty { out.removeLast() }; continue }
+            if segment == ".." {
+                if !out.isEmpty { out.removeLast() }
+                continue
+            }
             out.append(segment)
         }
         var result = "/" + out.joined(separator: "/")
@@ -148,7 +159,8 @@ public struct SigV4Signer: Sendable {
         guard !query.isEmpty else { return "" }
         var pairs: [(String, String)] = []
         for item in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let name: Substring, value: Substring
+            let name: Substring
+            let value: Substring
             if let eq = item.firstIndex(of: "=") {
                 name = item[..<eq]
                 value = item[item.index(after: eq)...]
@@ -159,7 +171,8 @@ public struct SigV4Signer: Sendable {
             pairs.append((URIEncoding.encode(URIEncoding.decode(name)), URIEncoding.encode(URIEncoding.decode(value))))
         }
         pairs.sort { a, b in
-            a.0 == b.0 ? Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8))
+            a.0 == b.0
+                ? Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8))
                 : Array(a.0.utf8).lexicographicallyPrecedes(Array(b.0.utf8))
         }
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
@@ -186,7 +199,10 @@ public struct SigV4Signer: Sendable {
             if b == 32 || b == 9 || b == 10 || b == 13 {
                 pendingSpace = !out.isEmpty
             } else {
-                if pendingSpace { out.append(32); pendingSpace = false }
+                if pendingSpace {
+                    out.append(32)
+                    pendingSpace = false
+                }
                 out.append(b)
             }
         }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import AWS
 import ArgumentParser
 import FoundationEssentials
@@ -10,38 +7,54 @@ import Kuma
 import Logging
 import Reconcilers
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `reconcile-tokens`: one pass, report on stdout, logs on stderr.
 public struct ReconcileTokensCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "reconcile-tokens",
         abstract: "Make sure every meshed ECS task's secret holds a valid Kuma dataplane token.",
         discussion: """
-        Finds ECS tasks tagged kuma.io/service (mesh from kuma.io/mesh, else --default-mesh) and makes \
-        sure the Secrets Manager secret <prefix><service> holds, under its "token" key, a dataplane token \
-        scoped to that mesh and service, valid for more than --renew-before. Other keys of the secret are \
-        kept. Secrets are never created: the workload's stack creates each one with the value {}.
+            Finds ECS tasks tagged kuma.io/service (mesh from kuma.io/mesh, else --default-mesh) and makes \
+            sure the Secrets Manager secret <prefix><service> holds, under its "token" key, a dataplane token \
+            scoped to that mesh and service, valid for more than --renew-before. Other keys of the secret are \
+            kept. Secrets are never created: the workload's stack creates each one with the value {}.
 
-        Every option can also come from the environment variable named in its help (flags win). AWS \
-        credentials, region and endpoints come from the usual AWS variables (AWS_REGION, \
-        AWS_ENDPOINT_URL_ECS, ...), the shared config files, or the task or instance role.
+            Every option can also come from the environment variable named in its help (flags win). AWS \
+            credentials, region and endpoints come from the usual AWS variables (AWS_REGION, \
+            AWS_ENDPOINT_URL_ECS, ...), the shared config files, or the task or instance role.
 
-        EXIT CODES: 0 converged (with or without changes); 1 at least one service failed (the others \
-        were still done); 64 usage error; 78 configuration error (missing URL, token or region; unreadable CA).
-        """)
+            EXIT CODES: 0 converged (with or without changes); 1 at least one service failed (the others \
+            were still done); 64 usage error; 78 configuration error (missing URL, token or region; unreadable CA).
+            """)
 
     @Option(name: .customLong("api-server-url"), help: ArgumentHelp("Kuma API server URL (env KUMA_API_SERVER_URL).", valueName: "url"))
     var apiServerURL: String?
 
-    @Option(help: ArgumentHelp("Secrets Manager secret holding the Kuma API token, read at the start of each run; else the token itself in KUMA_API_TOKEN (env KUMA_API_TOKEN_SECRET_ID).", valueName: "id"))
+    @Option(
+        help: ArgumentHelp(
+            "Secrets Manager secret holding the Kuma API token, read at the start of each run; else the token itself in KUMA_API_TOKEN (env KUMA_API_TOKEN_SECRET_ID).",
+            valueName: "id"))
     var apiTokenSecretId: String?
 
-    @Option(help: ArgumentHelp("PEM file of the control plane's CA (env KUMA_API_CA_FILE; or the PEM itself in KUMA_API_CA_BYTES).", valueName: "path"))
+    @Option(
+        help: ArgumentHelp(
+            "PEM file of the control plane's CA (env KUMA_API_CA_FILE; or the PEM itself in KUMA_API_CA_BYTES).", valueName: "path"))
     var caFile: String?
 
-    @Option(help: ArgumentHelp("Secret name prefix; the secret is <prefix><service> (env KMESH_SECRET_NAME_PREFIX, default kong-mesh-ecs/).", valueName: "prefix"))
+    @Option(
+        help: ArgumentHelp(
+            "Secret name prefix; the secret is <prefix><service> (env KMESH_SECRET_NAME_PREFIX, default kong-mesh-ecs/).",
+            valueName: "prefix"))
     var secretNamePrefix: String?
 
-    @Option(name: .customLong("cluster"), help: ArgumentHelp("ECS cluster name or ARN; repeat for several (env KMESH_CLUSTERS, comma-separated; default every cluster).", valueName: "name|arn"))
+    @Option(
+        name: .customLong("cluster"),
+        help: ArgumentHelp(
+            "ECS cluster name or ARN; repeat for several (env KMESH_CLUSTERS, comma-separated; default every cluster).",
+            valueName: "name|arn"))
     var clusters: [String] = []
 
     @Option(help: ArgumentHelp("Single-task mode: only this task's service; needs exactly one --cluster.", valueName: "arn"))
@@ -80,10 +93,20 @@ public struct ReconcileTokensCommand: AsyncParsableCommand {
 
     var flags: TokensConfiguration.Flags {
         var f = TokensConfiguration.Flags()
-        f.apiServerURL = apiServerURL; f.apiTokenSecretId = apiTokenSecretId; f.caFile = caFile
-        f.secretNamePrefix = secretNamePrefix; f.clusters = clusters; f.task = task; f.defaultMesh = defaultMesh
-        f.tokenValidFor = tokenValidFor; f.renewBefore = renewBefore; f.concurrency = concurrency; f.dryRun = dryRun
-        f.output = output; f.logLevel = logLevel; f.logFormat = logFormat
+        f.apiServerURL = apiServerURL
+        f.apiTokenSecretId = apiTokenSecretId
+        f.caFile = caFile
+        f.secretNamePrefix = secretNamePrefix
+        f.clusters = clusters
+        f.task = task
+        f.defaultMesh = defaultMesh
+        f.tokenValidFor = tokenValidFor
+        f.renewBefore = renewBefore
+        f.concurrency = concurrency
+        f.dryRun = dryRun
+        f.output = output
+        f.logLevel = logLevel
+        f.logFormat = logFormat
         return f
     }
 

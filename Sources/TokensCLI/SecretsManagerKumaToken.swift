@@ -36,7 +36,8 @@ public actor SecretsManagerKumaToken: KumaTokenSource {
             throw ConfigurationError("the secret \(secretId) holds no Kuma API token (expected a JWT, or JSON with a \"token\" key)")
         }
         if text.hasPrefix("{") {
-            guard let json = try? JSON.decode(JSONValue.self, from: Data(text.utf8)), let token = json["token"]?.stringValue, !token.isEmpty else {
+            guard let json = try? JSON.decode(JSONValue.self, from: Data(text.utf8)), let token = json["token"]?.stringValue, !token.isEmpty
+            else {
                 throw ConfigurationError("the secret \(secretId) is JSON without a string \"token\" key")
             }
             return Secret(token)

@@ -53,7 +53,8 @@ public struct TokensConfiguration: Sendable {
 
     public static func resolve(_ flags: Flags, environment env: Environment) throws -> TokensConfiguration {
         guard let url = flags.apiServerURL ?? env["KUMA_API_SERVER_URL"] else {
-            throw ConfigurationError("the Kuma API URL is missing: pass --api-server-url or set KUMA_API_SERVER_URL (e.g. https://kuma-cp.internal:5682)")
+            throw ConfigurationError(
+                "the Kuma API URL is missing: pass --api-server-url or set KUMA_API_SERVER_URL (e.g. https://kuma-cp.internal:5682)")
         }
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ConfigurationError("the Kuma API URL \"\(url)\" must start with http:// or https://")
@@ -64,7 +65,9 @@ public struct TokensConfiguration: Sendable {
         } else if let value = env["KUMA_API_TOKEN"] {
             token = .value(Secret(value.trimmingASCIIWhitespace()))
         } else {
-            throw ConfigurationError("no Kuma API token: set KUMA_API_TOKEN, or name the secret holding it with --api-token-secret-id / KUMA_API_TOKEN_SECRET_ID")
+            throw ConfigurationError(
+                "no Kuma API token: set KUMA_API_TOKEN, or name the secret holding it with --api-token-secret-id / KUMA_API_TOKEN_SECRET_ID"
+            )
         }
 
         var caPEM: Data?
@@ -82,14 +85,19 @@ public struct TokensConfiguration: Sendable {
 
         var options = TokenReconciler.Options()
         options.secretNamePrefix = flags.secretNamePrefix ?? env["KMESH_SECRET_NAME_PREFIX"] ?? options.secretNamePrefix
-        options.clusters = !flags.clusters.isEmpty ? flags.clusters
+        options.clusters =
+            !flags.clusters.isEmpty
+            ? flags.clusters
             : (env["KMESH_CLUSTERS"]?.split(separator: ",").map { String($0).trimmingASCIIWhitespace() }.filter { !$0.isEmpty } ?? [])
         options.defaultMesh = flags.defaultMesh ?? env["KMESH_DEFAULT_MESH"] ?? options.defaultMesh
-        options.tokenValidFor = try duration(flags.tokenValidFor, env, "KMESH_TOKEN_VALID_FOR", "--token-valid-for") ?? options.tokenValidFor
+        options.tokenValidFor =
+            try duration(flags.tokenValidFor, env, "KMESH_TOKEN_VALID_FOR", "--token-valid-for") ?? options.tokenValidFor
         options.renewBefore = try duration(flags.renewBefore, env, "KMESH_RENEW_BEFORE", "--renew-before") ?? options.renewBefore
         if options.tokenValidFor.seconds <= 0 { throw ConfigurationError("--token-valid-for must be more than zero") }
         if options.renewBefore >= options.tokenValidFor {
-            throw ConfigurationError("--renew-before (\(options.renewBefore)) must be shorter than --token-valid-for (\(options.tokenValidFor)), or every pass would replace every token")
+            throw ConfigurationError(
+                "--renew-before (\(options.renewBefore)) must be shorter than --token-valid-for (\(options.tokenValidFor)), or every pass would replace every token"
+            )
         }
         if let n = flags.concurrency {
             options.concurrency = n
@@ -125,14 +133,17 @@ public struct TokensConfiguration: Sendable {
         guard let format = LogFormat(rawValue: formatText) else {
             throw ConfigurationError("the log format \"\(formatText)\" is not json or text (--log-format / KMESH_LOG_FORMAT)")
         }
-        return TokensConfiguration(apiServerURL: url, token: token, caPEM: caPEM, reconciler: options, task: task,
-                                   output: output, logLevel: level, logFormat: format)
+        return TokensConfiguration(
+            apiServerURL: url, token: token, caPEM: caPEM, reconciler: options, task: task,
+            output: output, logLevel: level, logFormat: format)
     }
 
     static func duration(_ flag: String?, _ env: Environment, _ variable: String, _ flagName: String) throws -> GoDuration? {
         guard let text = flag ?? env[variable] else { return nil }
         guard let d = GoDuration(text) else {
-            throw ConfigurationError("\(flag != nil ? flagName : variable) is \"\(text)\": expected a Go duration such as 8760h, 720h or 90m (there is no d unit)")
+            throw ConfigurationError(
+                "\(flag != nil ? flagName : variable) is \"\(text)\": expected a Go duration such as 8760h, 720h or 90m (there is no d unit)"
+            )
         }
         return d
     }

@@ -66,13 +66,18 @@ public struct TokensLambdaHandler: LambdaHandler {
         }
         // Not remembered: EventBridge's retry of this event must run again.
         let failures = report.services.filter { $0.action == .failed }.map { "\($0.service): \($0.reason)" } + report.errors
-        let summary = "\(failures.count) failure\(failures.count == 1 ? "" : "s") (\(report.services.count) services): " + failures.prefix(3).joined(separator: "; ")
+        let summary =
+            "\(failures.count) failure\(failures.count == 1 ? "" : "s") (\(report.services.count) services): "
+            + failures.prefix(3).joined(separator: "; ")
         return .failure(FunctionError(type: "Function.ReconcileFailed", message: String(summary.prefix(4000))))
     }
 
     func classify(_ body: Data) -> Result<Work, FunctionError> {
         guard body.count <= Self.maxEventBytes else {
-            return .failure(FunctionError(type: "Function.PayloadTooLarge", message: "the event is \(body.count) bytes; EventBridge events are at most \(Self.maxEventBytes)"))
+            return .failure(
+                FunctionError(
+                    type: "Function.PayloadTooLarge",
+                    message: "the event is \(body.count) bytes; EventBridge events are at most \(Self.maxEventBytes)"))
         }
         guard let json = try? JSON.decode(JSONValue.self, from: body), let object = json.objectValue else {
             return .failure(FunctionError(type: "Function.MalformedEvent", message: "the event is not a JSON object"))
@@ -85,10 +90,14 @@ public struct TokensLambdaHandler: LambdaHandler {
             return .success(.full)
         case ("ECS Task State Change", "aws.ecs"):
             guard let detail = object["detail"]?.objectValue, let taskArn = detail["taskArn"]?.stringValue, !taskArn.isEmpty,
-                  let clusterArn = detail["clusterArn"]?.stringValue, !clusterArn.isEmpty else {
-                return .failure(FunctionError(type: "Function.MalformedEvent", message: "ECS Task State Change without detail.taskArn and detail.clusterArn"))
+                let clusterArn = detail["clusterArn"]?.stringValue, !clusterArn.isEmpty
+            else {
+                return .failure(
+                    FunctionError(
+                        type: "Function.MalformedEvent", message: "ECS Task State Change without detail.taskArn and detail.clusterArn"))
             }
-            let last = detail["lastStatus"]?.stringValue, desired = detail["desiredStatus"]?.stringValue
+            let last = detail["lastStatus"]?.stringValue
+            let desired = detail["desiredStatus"]?.stringValue
             if last == "STOPPED" || last == "DEPROVISIONING" || desired == "STOPPED" {
                 return .success(.skip("task \(taskArn) is stopping (lastStatus \(last ?? "-"), desiredStatus \(desired ?? "-"))"))
             }
@@ -101,8 +110,12 @@ public struct TokensLambdaHandler: LambdaHandler {
             }
             return .success(.task(cluster: clusterArn, arn: taskArn, dedupeKey: key))
         default:
-            return .failure(FunctionError(type: "Function.UnsupportedEvent",
-                                          message: "unsupported event: detail-type \(detailType.map { "\"\($0)\"" } ?? "(none)") from source \(source.map { "\"\($0)\"" } ?? "(none)"); expected \"ECS Task State Change\" from aws.ecs, \"Scheduled Event\", or {}"))
+            return .failure(
+                FunctionError(
+                    type: "Function.UnsupportedEvent",
+                    message:
+                        "unsupported event: detail-type \(detailType.map { "\"\($0)\"" } ?? "(none)") from source \(source.map { "\"\($0)\"" } ?? "(none)"); expected \"ECS Task State Change\" from aws.ecs, \"Scheduled Event\", or {}"
+                ))
         }
     }
 }
@@ -130,7 +143,10 @@ struct RecentKeys {
         if keys.count > capacity {
             keys.remove(order[head])
             head += 1
-            if head > capacity { order.removeFirst(head); head = 0 }
+            if head > capacity {
+                order.removeFirst(head)
+                head = 0
+            }
         }
     }
 }

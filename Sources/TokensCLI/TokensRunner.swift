@@ -5,8 +5,8 @@ import KMeshSupport
 import Kuma
 import LambdaRuntime
 import Logging
-import Reconcilers
 import ReconcileCore
+import Reconcilers
 import Synchronization
 
 /// Wires configuration to live clients and runs one pass. Shared by the command line and, later,
@@ -17,13 +17,17 @@ public enum TokensRunner {
     private static let loggingBootstrapped = Mutex(false)
 
     public static func bootstrapLogging(level: Logger.Level, format: LogFormat) {
-        let first = loggingBootstrapped.withLock { done -> Bool in defer { done = true }; return !done }
+        let first = loggingBootstrapped.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
         guard first else { return }
-        LoggingSystem.bootstrap({ label, provider in
-            var handler = LineLogHandler(label: label, format: format, level: level)
-            handler.metadataProvider = provider
-            return handler
-        }, metadataProvider: LambdaContext.metadataProvider)
+        LoggingSystem.bootstrap(
+            { label, provider in
+                var handler = LineLogHandler(label: label, format: format, level: level)
+                handler.metadataProvider = provider
+                return handler
+            }, metadataProvider: LambdaContext.metadataProvider)
     }
 
     /// The Runtime API is plain HTTP on a link-local address: no TLS, no proxy.
@@ -52,8 +56,11 @@ public enum TokensRunner {
         }
         // Web identity's AssumeRoleWithWebIdentity is unsigned: its client needs no credentials,
         // so it can exist before the chain that may use it.
-        let sts = STSClient(client: AWSClient(configuration: awsConfig, http: awsHTTP, credentials: StaticCredentialProvider(
-            AWSCredentials(accessKeyId: "", secretAccessKey: Secret(""), source: "unsigned")), logger: logger))
+        let sts = STSClient(
+            client: AWSClient(
+                configuration: awsConfig, http: awsHTTP,
+                credentials: StaticCredentialProvider(
+                    AWSCredentials(accessKeyId: "", secretAccessKey: Secret(""), source: "unsigned")), logger: logger))
         let credentials: any CredentialProvider
         do {
             credentials = try CredentialChain.resolve(environment: environment, http: awsHTTP, sts: { sts }, logger: logger)
@@ -71,15 +78,17 @@ public enum TokensRunner {
             _ = try await source.token()  // at the start of the run: a missing token is configuration
             tokens = source
         }
-        let kumaHTTP = CurlHTTPClient(configuration: .init(tls: TLSConfiguration.system(environment: environment, extraCAPEM: configuration.caPEM)))
+        let kumaHTTP = CurlHTTPClient(
+            configuration: .init(tls: TLSConfiguration.system(environment: environment, extraCAPEM: configuration.caPEM)))
         let kuma: LiveKuma
         do {
             kuma = try LiveKuma(configuration: .init(baseURL: configuration.apiServerURL), http: kumaHTTP, tokens: tokens, logger: logger)
         } catch {
             throw ConfigurationError("\(error)")
         }
-        let reconciler = TokenReconciler(ecs: LiveECS(client: aws), secrets: secrets, kuma: kuma,
-                                         options: configuration.reconciler, logger: logger)
+        let reconciler = TokenReconciler(
+            ecs: LiveECS(client: aws), secrets: secrets, kuma: kuma,
+            options: configuration.reconciler, logger: logger)
         return Wiring(configuration: configuration, reconciler: reconciler, logger: logger)
     }
 

@@ -1,5 +1,6 @@
-import Testing
 import KMeshSupport
+import Testing
+
 @testable import AWS
 
 struct ConfigurationTests {
@@ -7,13 +8,19 @@ struct ConfigurationTests {
 
     @Test func regionComesFromAWSRegionThenDefaultRegionThenProfile() throws {
         let files = SharedConfigFiles(credentials: [:], config: ["default": ["region": "ap-south-1"]], profile: "default")
-        #expect(try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"]), files: files).region == "eu-west-1")
-        #expect(try AWSConfiguration.resolve(environment: Environment(["AWS_DEFAULT_REGION": "us-east-2"]), files: files).region == "us-east-2")
+        #expect(
+            try AWSConfiguration.resolve(
+                environment: Environment(["AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-2"]), files: files
+            ).region == "eu-west-1")
+        #expect(
+            try AWSConfiguration.resolve(environment: Environment(["AWS_DEFAULT_REGION": "us-east-2"]), files: files).region == "us-east-2")
         #expect(try AWSConfiguration.resolve(environment: Environment(), files: files).region == "ap-south-1")
     }
 
     @Test func missingOrMalformedRegionIsAOneLineConfigurationError() {
-        let missing = #expect(throws: AWSConfigurationError.self) { try AWSConfiguration.resolve(environment: Environment(), files: noFiles) }
+        let missing = #expect(throws: AWSConfigurationError.self) {
+            try AWSConfiguration.resolve(environment: Environment(), files: noFiles)
+        }
         #expect(missing?.description.contains("AWS_REGION") == true)
         let bad = #expect(throws: AWSConfigurationError.self) {
             try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "EU West"]), files: noFiles)
@@ -22,8 +29,10 @@ struct ConfigurationTests {
     }
 
     @Test func endpointOverridesFollowTheSDKVariables() throws {
-        let env = Environment(["AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566/",
-                               "AWS_ENDPOINT_URL_ROUTE_53": "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_SECRETS_MANAGER": "https://sm.local"])
+        let env = Environment([
+            "AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566/",
+            "AWS_ENDPOINT_URL_ROUTE_53": "http://127.0.0.1:5000", "AWS_ENDPOINT_URL_SECRETS_MANAGER": "https://sm.local",
+        ])
         let c = try AWSConfiguration.resolve(environment: env, files: noFiles)
         #expect(c.endpoint(for: .ecs) == "http://127.0.0.1:4566")
         #expect(c.endpoint(for: .sts) == "http://127.0.0.1:4566")
@@ -35,7 +44,8 @@ struct ConfigurationTests {
         #expect(ignored.endpoint(for: .route53) == "https://route53.amazonaws.com")
 
         let wrong = #expect(throws: AWSConfigurationError.self) {
-            try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_ECS": "localhost:4566"]), files: noFiles)
+            try AWSConfiguration.resolve(
+                environment: Environment(["AWS_REGION": "eu-west-1", "AWS_ENDPOINT_URL_ECS": "localhost:4566"]), files: noFiles)
         }
         #expect(wrong?.description.contains("AWS_ENDPOINT_URL_ECS") == true)
     }
@@ -49,7 +59,9 @@ struct ConfigurationTests {
     }
 
     @Test func maxAttemptsFromEnvironment() throws {
-        #expect(try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "7"]), files: noFiles).retry.maxAttempts == 7)
+        #expect(
+            try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "7"]), files: noFiles)
+                .retry.maxAttempts == 7)
         #expect(throws: AWSConfigurationError.self) {
             try AWSConfiguration.resolve(environment: Environment(["AWS_REGION": "eu-west-1", "AWS_MAX_ATTEMPTS": "0"]), files: noFiles)
         }
@@ -57,17 +69,17 @@ struct ConfigurationTests {
 
     @Test func sharedFilesParseProfilesCommentsAndSubsections() {
         let text = """
-        # comment
-        [default]
-        region = eu-west-1
-        [profile ops]
-        region=us-east-2 ; trailing comment
-        aws_access_key_id = AKIDOPS
-        s3 =
-          max_concurrent_requests = 20
-        [sso-session corp]
-        sso_region = us-east-1
-        """
+            # comment
+            [default]
+            region = eu-west-1
+            [profile ops]
+            region=us-east-2 ; trailing comment
+            aws_access_key_id = AKIDOPS
+            s3 =
+              max_concurrent_requests = 20
+            [sso-session corp]
+            sso_region = us-east-1
+            """
         let parsed = SharedConfigFiles.parse(text, configStyle: true)
         #expect(parsed["default"]?["region"] == "eu-west-1")
         #expect(parsed["ops"]?["region"] == "us-east-2")

@@ -3,29 +3,38 @@ import Foundation
 import HTTPTransport
 import KMeshSupport
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// Each provider of the chain against a local stand-in for its endpoint (moto's STS for web
 /// identity, scripts/peers/aws_metadata_standin.py for the container endpoint and IMDSv2).
 struct CredentialProviderTests {
     static let metadata = PeerHandle {
-        try await PeerProcess.start("aws_metadata_standin.py", ["--access-key-id", "ASIAMETADATA", "--secret-access-key", "metadata-secret",
-                                                                "--auth-token", "Bearer container-auth", "--expires-in", "3600"])
+        try await PeerProcess.start(
+            "aws_metadata_standin.py",
+            [
+                "--access-key-id", "ASIAMETADATA", "--secret-access-key", "metadata-secret",
+                "--auth-token", "Bearer container-auth", "--expires-in", "3600",
+            ])
     }
     static let nullLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let http = TestAWS.sharedHTTP
     let noFiles = SharedConfigFiles(credentials: [:], config: [:], profile: "default")
 
-    func resolve(_ env: [String: String], files: SharedConfigFiles? = nil, options: CredentialChain.Options = .init(),
-                 sts: STSClient? = nil) throws -> any CredentialProvider {
-        try CredentialChain.resolve(environment: Environment(env), files: files ?? noFiles, http: Self.http,
-                                    sts: { sts }, options: options, logger: Self.nullLogger)
+    func resolve(
+        _ env: [String: String], files: SharedConfigFiles? = nil, options: CredentialChain.Options = .init(),
+        sts: STSClient? = nil
+    ) throws -> any CredentialProvider {
+        try CredentialChain.resolve(
+            environment: Environment(env), files: files ?? noFiles, http: Self.http,
+            sts: { sts }, options: options, logger: Self.nullLogger)
     }
 
     @Test func environmentKeysWithSessionToken() async throws {
-        let c = try await resolve(["AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token",
-                                   "AWS_WEB_IDENTITY_TOKEN_FILE": "/ignored"]).credentials()
+        let c = try await resolve([
+            "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret", "AWS_SESSION_TOKEN": "env-token",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "/ignored",
+        ]).credentials()
         #expect(c.accessKeyId == "AKIDENV" && c.secretAccessKey.value == "env-secret" && c.sessionToken?.value == "env-token")
         #expect(c.source == "environment")
         #expect(!"\(c)".contains("env-secret") && !"\(c)".contains("env-token"))
@@ -38,8 +47,11 @@ struct CredentialProviderTests {
         let tokenFile = PeerProcess.scratch.appendingPathComponent("web-identity-\(UUID().uuidString)")
         try "eyJhbGciOiJSUzI1NiJ9.oidc.token".write(to: tokenFile, atomically: true, encoding: .utf8)
         let sts = STSClient(client: TestAWS.client(endpoint: moto.baseURL, credentials: moto.admin))
-        let provider = try resolve(["AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile.path, "AWS_ROLE_ARN": moto.roleArn,
-                                    "AWS_ROLE_SESSION_NAME": "kmesh-test"], sts: sts)
+        let provider = try resolve(
+            [
+                "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile.path, "AWS_ROLE_ARN": moto.roleArn,
+                "AWS_ROLE_SESSION_NAME": "kmesh-test",
+            ], sts: sts)
         let c = try await provider.credentials()
         #expect(c.accessKeyId.hasPrefix("ASIA"))
         #expect(c.sessionToken != nil && c.expiration != nil && c.source == "web identity")
@@ -56,12 +68,15 @@ struct CredentialProviderTests {
     @Test func sharedFilesWithAWSProfile() async throws {
         let dir = PeerProcess.scratch.appendingPathComponent("aws-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = default-secret\n[ops]\naws_access_key_id=AKIDOPS\naws_secret_access_key=ops-secret\naws_session_token=ops-token\n"
+        try
+            "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = default-secret\n[ops]\naws_access_key_id=AKIDOPS\naws_secret_access_key=ops-secret\naws_session_token=ops-token\n"
             .write(to: dir.appendingPathComponent("credentials"), atomically: true, encoding: .utf8)
         try "[profile ops]\nregion = eu-north-1\n[profile assume]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n"
             .write(to: dir.appendingPathComponent("config"), atomically: true, encoding: .utf8)
-        var env = ["AWS_SHARED_CREDENTIALS_FILE": dir.appendingPathComponent("credentials").path,
-                   "AWS_CONFIG_FILE": dir.appendingPathComponent("config").path]
+        var env = [
+            "AWS_SHARED_CREDENTIALS_FILE": dir.appendingPathComponent("credentials").path,
+            "AWS_CONFIG_FILE": dir.appendingPathComponent("config").path,
+        ]
         let files = { SharedConfigFiles.load(environment: Environment(env)) }
 
         #expect(try await resolve(env, files: files()).credentials().accessKeyId == "AKIDDEFAULT")
@@ -82,23 +97,30 @@ struct CredentialProviderTests {
         let peer = try await Self.metadata.get()
         var options = CredentialChain.Options()
         options.containerRelativeBase = peer.baseURL
-        let relative = try await resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-role"], options: options).credentials()
+        let relative = try await resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-role"], options: options)
+            .credentials()
         #expect(relative.accessKeyId == "ASIAMETADATA" && relative.secretAccessKey.value == "metadata-secret")
         #expect(relative.sessionToken?.value.hasPrefix("session-") == true && relative.expiration != nil)
 
-        let full = try await resolve(["AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
-                                      "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer container-auth"]).credentials()
+        let full = try await resolve([
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer container-auth",
+        ]).credentials()
         #expect(full.source == "container endpoint")
 
         let tokenFile = PeerProcess.scratch.appendingPathComponent("container-token-\(UUID().uuidString)")
         try "Bearer container-auth\n".write(to: tokenFile, atomically: true, encoding: .utf8)
-        let viaFile = try await resolve(["AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
-                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile.path,
-                                         "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong"]).credentials()
+        let viaFile = try await resolve([
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile.path,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
+        ]).credentials()
         #expect(viaFile.accessKeyId == "ASIAMETADATA")
 
-        let wrong = try resolve(["AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
-                                 "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong"])
+        let wrong = try resolve([
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": peer.baseURL + "/full/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "Bearer wrong",
+        ])
         let error = await #expect(throws: CredentialsError.self) { try await wrong.credentials() }
         #expect(error?.description.contains("HTTP 401") == true)
         let remote = #expect(throws: CredentialsError.self) {
@@ -131,13 +153,15 @@ struct CredentialProviderTests {
         options.containerRelativeBase = peer.baseURL
         // Credentials valid for an hour, refreshed 10 minutes before: cached across calls.
         let cached = try resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/refresh"], options: options)
-        let first = try await cached.credentials(), second = try await cached.credentials()
+        let first = try await cached.credentials()
+        let second = try await cached.credentials()
         #expect(first.sessionToken == second.sessionToken)
         // Seen from 55 minutes later, the same credentials are inside the refresh window.
         let clock = ShiftedClock(offset: 55 * 60)
         options.clock = clock
         let refreshing = try resolve(["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/refresh"], options: options)
-        let a = try await refreshing.credentials(), b = try await refreshing.credentials()
+        let a = try await refreshing.credentials()
+        let b = try await refreshing.credentials()
         #expect(a.sessionToken != b.sessionToken, "credentials expiring within the window must be fetched again")
         // An invalidation (the service said "expired") forces a fetch too.
         let c = try await cached.credentials()

@@ -1,17 +1,20 @@
 import Foundation
 import HTTPTransport
 import Testing
+
 @testable import AWS
 
 struct ErrorDecodingTests {
     func decode(_ service: AWSService, _ status: Int, _ body: String, headers: HTTPHeaders = [:]) -> AWSServiceError {
-        AWSClient.decodeError(AWSClient.Call(service: service, operation: "Op"),
-                              HTTPResponse(status: status, headers: headers, body: Data(body.utf8)))
+        AWSClient.decodeError(
+            AWSClient.Call(service: service, operation: "Op"),
+            HTTPResponse(status: status, headers: headers, body: Data(body.utf8)))
     }
 
     @Test func awsJsonTypeIsStrippedOfNamespaceAndSuffix() {
-        let e = decode(.ecs, 400, #"{"__type":"com.amazonaws.ecs#ThrottlingException:http://internal","message":"Rate exceeded"}"#,
-                       headers: ["x-amzn-RequestId": "req-1"])
+        let e = decode(
+            .ecs, 400, #"{"__type":"com.amazonaws.ecs#ThrottlingException:http://internal","message":"Rate exceeded"}"#,
+            headers: ["x-amzn-RequestId": "req-1"])
         #expect(e.code == "ThrottlingException")
         #expect(e.message == "Rate exceeded")
         #expect(e.requestId == "req-1")
@@ -20,11 +23,16 @@ struct ErrorDecodingTests {
     }
 
     @Test func restXMLAndMotoShapes() {
-        let r53 = decode(.route53, 400, """
-        <?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code><Message>The request was rejected because Route 53 was still processing a prior request.</Message></Error><RequestId>abc-123</RequestId></ErrorResponse>
-        """)
+        let r53 = decode(
+            .route53, 400,
+            """
+            <?xml version="1.0"?><ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code><Message>The request was rejected because Route 53 was still processing a prior request.</Message></Error><RequestId>abc-123</RequestId></ErrorResponse>
+            """)
         #expect(r53.code == "PriorRequestNotComplete" && r53.requestId == "abc-123" && r53.isRetryable)
-        let moto = decode(.ecs, 403, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match.</Message></Error></Errors></ErrorResponse>")
+        let moto = decode(
+            .ecs, 403,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match.</Message></Error></Errors></ErrorResponse>"
+        )
         #expect(moto.code == "SignatureDoesNotMatch")
         #expect(!moto.isRetryable)
     }
@@ -37,9 +45,13 @@ struct ErrorDecodingTests {
     }
 
     @Test func descriptionIsOneActionableLine() {
-        let e = AWSServiceError(service: "Secrets Manager", operation: "PutSecretValue", status: 400, code: "AccessDeniedException",
-                                message: "User arn:aws:iam::1:user/x is not authorized\nto perform this", requestId: "r-9")
-        #expect(e.description == "Secrets Manager PutSecretValue failed: AccessDeniedException (HTTP 400): User arn:aws:iam::1:user/x is not authorized to perform this; the IAM policy of the caller does not allow secretsmanager:PutSecretValue [request id r-9]")
+        let e = AWSServiceError(
+            service: "Secrets Manager", operation: "PutSecretValue", status: 400, code: "AccessDeniedException",
+            message: "User arn:aws:iam::1:user/x is not authorized\nto perform this", requestId: "r-9")
+        #expect(
+            e.description
+                == "Secrets Manager PutSecretValue failed: AccessDeniedException (HTTP 400): User arn:aws:iam::1:user/x is not authorized to perform this; the IAM policy of the caller does not allow secretsmanager:PutSecretValue [request id r-9]"
+        )
         #expect(!e.isRetryable)
     }
 }

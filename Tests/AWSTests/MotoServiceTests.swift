@@ -1,8 +1,8 @@
 import AWS
 import Foundation
 import KMeshSupport
-import Testing
 import TestSupport
+import Testing
 
 /// The live clients against moto with signature checking on. Every request, seeding included, is
 /// signed by the project's own signer with a key moto created; a bad signature would fail it.
@@ -13,7 +13,8 @@ struct MotoECSTests {
         let seed = AWSSeeder(client: client)
         let prod = try await seed.createCluster("ecs-test-prod")
         let staging = try await seed.createCluster("ecs-test-staging")
-        let meshed = try await seed.runTasks(cluster: "ecs-test-prod", count: 3, tags: ["kuma.io/service": "backend", "kuma.io/mesh": "payments"])
+        let meshed = try await seed.runTasks(
+            cluster: "ecs-test-prod", count: 3, tags: ["kuma.io/service": "backend", "kuma.io/mesh": "payments"])
         let plain = try await seed.runTasks(cluster: "ecs-test-prod", family: "plain", count: 2, tags: ["team": "web"])
         _ = try await seed.runTasks(cluster: "ecs-test-staging", count: 1, tags: ["kuma.io/service": "frontend"])
 
@@ -46,7 +47,8 @@ struct MotoSecretsManagerTests {
             provider = StaticCredentialProvider(moto.admin)
         } else {
             let sts = STSClient(client: TestAWS.client(endpoint: moto.baseURL, credentials: moto.admin))
-            let temporary = try await sts.assumeRoleWithWebIdentity(roleArn: moto.roleArn, sessionName: "sm-test", token: Secret("oidc-token-value"))
+            let temporary = try await sts.assumeRoleWithWebIdentity(
+                roleArn: moto.roleArn, sessionName: "sm-test", token: Secret("oidc-token-value"))
             #expect(temporary.sessionToken != nil)
             provider = StaticCredentialProvider(temporary)
         }
@@ -66,13 +68,16 @@ struct MotoSecretsManagerTests {
         #expect(batch.errors.first?.errorCode == "ResourceNotFoundException")
 
         let token = "kmesh-" + String(repeating: "a", count: 32)
-        let put = try await sm.putSecretValue(id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"new"}"#), versionStages: nil)
+        let put = try await sm.putSecretValue(
+            id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"new"}"#), versionStages: nil)
         #expect(put.versionId == token)
         #expect(try await sm.getSecretValue(id: prefix + "a", versionStage: nil, versionId: nil).secretString?.value == #"{"token":"new"}"#)
         // The same token with the same value is a no-op, with another value an error.
-        _ = try await sm.putSecretValue(id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"new"}"#), versionStages: nil)
+        _ = try await sm.putSecretValue(
+            id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"new"}"#), versionStages: nil)
         let clash = await #expect(throws: AWSServiceError.self) {
-            try await sm.putSecretValue(id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"other"}"#), versionStages: nil)
+            try await sm.putSecretValue(
+                id: prefix + "a", clientRequestToken: token, secretString: Secret(#"{"token":"other"}"#), versionStages: nil)
         }
         #expect(clash?.code == "ResourceExistsException")
 
@@ -104,9 +109,13 @@ struct MotoRoute53Tests {
         #expect(zone.id == zoneId && zone.isPrivate && zone.name.hasSuffix(".mesh.local."))
 
         let names = (0..<25).map { "svc-\($0).\(zone.name)" }
-        let changes = names.enumerated().map { i, name in
-            RecordChange(.create, ResourceRecordSet(name: name, type: "A", ttl: 60, values: ["127.4.0.\(i + 1)"]))
-        } + [RecordChange(.create, ResourceRecordSet(name: "svc-0.\(zone.name)", type: "TXT", ttl: 300, values: ["\"heritage=kmesh-ecs\""]))]
+        let changes =
+            names.enumerated().map { i, name in
+                RecordChange(.create, ResourceRecordSet(name: name, type: "A", ttl: 60, values: ["127.4.0.\(i + 1)"]))
+            } + [
+                RecordChange(
+                    .create, ResourceRecordSet(name: "svc-0.\(zone.name)", type: "TXT", ttl: 300, values: ["\"heritage=kmesh-ecs\""]))
+            ]
         let info = try await r53.changeResourceRecordSets(zoneId: zoneId, comment: "kmesh-ecs test", changes: changes)
         #expect(!info.id.isEmpty)
         #expect(["PENDING", "INSYNC"].contains(try await r53.getChange(id: info.id).status))
@@ -119,9 +128,11 @@ struct MotoRoute53Tests {
         #expect(listed.first { $0.type == "TXT" }?.values == ["\"heritage=kmesh-ecs\""])
         #expect(Set(listed.map { "\($0.name)|\($0.type)" }).count == 28, "a page boundary repeated or lost a record")
 
-        let deleted = try await r53.changeResourceRecordSets(zoneId: zoneId, comment: nil, changes: [
-            RecordChange(.delete, ResourceRecordSet(name: names[0], type: "A", ttl: 60, values: ["127.4.0.1"])),
-        ])
+        let deleted = try await r53.changeResourceRecordSets(
+            zoneId: zoneId, comment: nil,
+            changes: [
+                RecordChange(.delete, ResourceRecordSet(name: names[0], type: "A", ttl: 60, values: ["127.4.0.1"]))
+            ])
         #expect(!deleted.id.isEmpty)
         #expect(try await r53.listResourceRecordSets(zoneId: zoneId, pageSize: 300).count == 27)
     }
@@ -133,8 +144,10 @@ struct SignatureCheckTests {
         var wrong = moto.admin
         wrong.secretAccessKey = Secret("definitely-not-the-key")
         let client = TestAWS.client(endpoint: moto.baseURL, credentials: wrong)
-        for call in [{ _ = try await LiveECS(client: client).listClusters() },
-                     { _ = try await LiveRoute53(client: client).getHostedZone(id: "Z1") }] as [@Sendable () async throws -> Void] {
+        for call in [
+            { _ = try await LiveECS(client: client).listClusters() },
+            { _ = try await LiveRoute53(client: client).getHostedZone(id: "Z1") },
+        ] as [@Sendable () async throws -> Void] {
             let error = await #expect(throws: AWSServiceError.self) { try await call() }
             #expect(error?.code == "SignatureDoesNotMatch")
             #expect(error?.status == 403)

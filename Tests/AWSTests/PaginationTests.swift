@@ -2,8 +2,9 @@ import Foundation
 import HTTPTransport
 import KMeshSupport
 import Synchronization
-import Testing
 import TestSupport
+import Testing
+
 @testable import AWS
 
 /// moto ignores ListTasks pagination, so page-following is checked here against a scripted
@@ -21,13 +22,16 @@ struct PaginationTests {
     }
 
     func client(_ http: ScriptedHTTP) -> AWSClient {
-        AWSClient(configuration: AWSConfiguration(region: "eu-west-1"), http: http,
-                  credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AK", secretAccessKey: Secret("s"), source: "test")),
-                  logger: .init(label: "t"))
+        AWSClient(
+            configuration: AWSConfiguration(region: "eu-west-1"), http: http,
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AK", secretAccessKey: Secret("s"), source: "test")),
+            logger: .init(label: "t"))
     }
 
     @Test func listTasksFollowsNextTokenToTheEnd() async throws {
-        let http = ScriptedHTTP([#"{"taskArns":["t1","t2"],"nextToken":"p2"}"#, #"{"taskArns":["t3"],"nextToken":"p3"}"#, #"{"taskArns":["t4"]}"#])
+        let http = ScriptedHTTP([
+            #"{"taskArns":["t1","t2"],"nextToken":"p2"}"#, #"{"taskArns":["t3"],"nextToken":"p3"}"#, #"{"taskArns":["t4"]}"#,
+        ])
         let arns = try await LiveECS(client: client(http)).listTasks(cluster: "prod", desiredStatus: "RUNNING")
         #expect(arns == ["t1", "t2", "t3", "t4"])
         let bodies = http.seen.withLock { $0 }
@@ -39,8 +43,10 @@ struct PaginationTests {
     @Test func listClustersAndBatchGetFollowTheirTokens() async throws {
         let http = ScriptedHTTP([#"{"clusterArns":["a"],"nextToken":"x"}"#, #"{"clusterArns":["b"]}"#])
         #expect(try await LiveECS(client: client(http)).listClusters() == ["a", "b"])
-        let sm = ScriptedHTTP([#"{"SecretValues":[{"Name":"s1","ARN":"arn1","VersionId":"v","SecretString":"{}"}],"NextToken":"n"}"#,
-                               #"{"Errors":[{"SecretId":"s2","ErrorCode":"ResourceNotFoundException","Message":"m"}]}"#])
+        let sm = ScriptedHTTP([
+            #"{"SecretValues":[{"Name":"s1","ARN":"arn1","VersionId":"v","SecretString":"{}"}],"NextToken":"n"}"#,
+            #"{"Errors":[{"SecretId":"s2","ErrorCode":"ResourceNotFoundException","Message":"m"}]}"#,
+        ])
         let batch = try await LiveSecretsManager(client: client(sm)).batchGetSecretValue(ids: ["s1", "s2"])
         #expect(batch.values.map(\.name) == ["s1"] && batch.errors.map(\.secretId) == ["s2"])
         #expect(sm.seen.withLock { $0 }.last?.contains(#""NextToken":"n""#) == true)

@@ -2,8 +2,8 @@ import AWS
 import Foundation
 import KMeshSupport
 import Logging
-import Testing
 import TestSupport
+import Testing
 
 /// Retries against moto behind the fault-injecting proxy. One proxy for this suite, whose fault
 /// rules and counts are its own; the tests run one after another because they share it.
@@ -45,9 +45,11 @@ import TestSupport
         let zoneName = "retry-\(UUID().uuidString.prefix(6).lowercased()).mesh.local"
         let zone = try await AWSSeeder(client: client).createHostedZone(zoneName)
         try await proxy.inject(fault, operation: "Route53.ChangeResourceRecordSets", count: 2)
-        _ = try await LiveRoute53(client: client).changeResourceRecordSets(zoneId: zone, comment: nil, changes: [
-            RecordChange(.upsert, ResourceRecordSet(name: "a.\(zoneName).", type: "A", ttl: 60, values: ["127.4.0.9"])),
-        ])
+        _ = try await LiveRoute53(client: client).changeResourceRecordSets(
+            zoneId: zone, comment: nil,
+            changes: [
+                RecordChange(.upsert, ResourceRecordSet(name: "a.\(zoneName).", type: "A", ttl: 60, values: ["127.4.0.9"]))
+            ])
         #expect(try await proxy.total("Route53.ChangeResourceRecordSets") == 3)
     }
 
@@ -63,7 +65,8 @@ import TestSupport
         // And an injected one, in the service's own error shape.
         try await proxy.inject("AccessDenied", operation: "ECS.ListTasks", count: 5)
         let injected = await #expect(throws: AWSServiceError.self) {
-            try await LiveECS(client: TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin)).listTasks(cluster: "c", desiredStatus: "RUNNING")
+            try await LiveECS(client: TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin)).listTasks(
+                cluster: "c", desiredStatus: "RUNNING")
         }
         #expect(injected?.code == "AccessDeniedException")
         #expect(try await proxy.total("ECS.ListTasks") == 1)

@@ -1,19 +1,21 @@
 import Foundation
 import Testing
+
 @testable import AWS
 
 struct XMLTests {
     @Test func parsesEntitiesNamespacesCDATAAndComments() throws {
-        let doc = try XMLParser.parse("""
-        <?xml version="1.0" encoding="UTF-8"?>
-        <!-- leading comment -->
-        <r:Root xmlns:r="urn:r" xmlns="urn:default" a='1 &amp; 2'>
-          <Item>&lt;tag&gt; &quot;q&quot; &apos;s&apos; &#65;&#x42; caf&#233;</Item>
-          <Item><![CDATA[<raw & kept>]]></Item>
-          <!-- inner comment --><Empty/>
-          <Other xmlns="urn:other"><Deep>x</Deep></Other>
-        </r:Root>
-        """)
+        let doc = try XMLParser.parse(
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!-- leading comment -->
+            <r:Root xmlns:r="urn:r" xmlns="urn:default" a='1 &amp; 2'>
+              <Item>&lt;tag&gt; &quot;q&quot; &apos;s&apos; &#65;&#x42; caf&#233;</Item>
+              <Item><![CDATA[<raw & kept>]]></Item>
+              <!-- inner comment --><Empty/>
+              <Other xmlns="urn:other"><Deep>x</Deep></Other>
+            </r:Root>
+            """)
         #expect(doc.name == "Root")
         #expect(doc.namespace == "urn:r")
         #expect(doc.attributes["a"] == "1 & 2")
@@ -42,11 +44,16 @@ struct XMLTests {
     }
 
     @Test func writerEscapesAndKeepsOrder() throws {
-        let xml = LiveRoute53.changeBatchXML(comment: "a < b & c", changes: [
-            RecordChange(.upsert, ResourceRecordSet(name: "api.mesh.local.", type: "A", ttl: 60, values: ["127.4.0.1"])),
-            RecordChange(.delete, ResourceRecordSet(name: "old.mesh.local.", type: "TXT", ttl: 300, values: ["\"heritage=kmesh\""])),
-        ])
-        #expect(xml.hasPrefix("<?xml version=\"1.0\" encoding=\"UTF-8\"?><ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Comment>a &lt; b &amp; c</Comment><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>api.mesh.local.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>127.4.0.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>"))
+        let xml = LiveRoute53.changeBatchXML(
+            comment: "a < b & c",
+            changes: [
+                RecordChange(.upsert, ResourceRecordSet(name: "api.mesh.local.", type: "A", ttl: 60, values: ["127.4.0.1"])),
+                RecordChange(.delete, ResourceRecordSet(name: "old.mesh.local.", type: "TXT", ttl: 300, values: ["\"heritage=kmesh\""])),
+            ])
+        #expect(
+            xml.hasPrefix(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ChangeResourceRecordSetsRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><ChangeBatch><Comment>a &lt; b &amp; c</Comment><Changes><Change><Action>UPSERT</Action><ResourceRecordSet><Name>api.mesh.local.</Name><Type>A</Type><TTL>60</TTL><ResourceRecords><ResourceRecord><Value>127.4.0.1</Value></ResourceRecord></ResourceRecords></ResourceRecordSet></Change>"
+            ))
         // Round trip through the parser.
         let doc = try XMLParser.parse(xml)
         let changes = doc.find("Changes")!.children("Change")

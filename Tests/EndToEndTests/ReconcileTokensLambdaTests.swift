@@ -1,24 +1,34 @@
 import AWS
-import Kuma
 import Foundation
 import KMeshSupport
-import Testing
+import Kuma
 import TestSupport
+import Testing
 
 /// The reconcile-tokens binary as a Lambda custom runtime: AWS_LAMBDA_RUNTIME_API points at the
 /// fake Runtime API; AWS is moto (signature checking on) behind the proxy; Kuma is the stand-in.
 struct ReconcileTokensLambdaTests {
-    static func taskEvent(cluster: String, task: String, last: String = "PROVISIONING", desired: String = "RUNNING", version: Int = 2) -> [String: Any] {
-        ["version": "0", "id": UUID().uuidString, "detail-type": "ECS Task State Change", "source": "aws.ecs",
-         "account": "123456789012", "time": "2026-11-22T06:00:00Z", "region": "us-east-1", "resources": [task],
-         "detail": ["clusterArn": cluster, "taskArn": task, "lastStatus": last, "desiredStatus": desired, "version": version,
-                    "group": "service:x", "launchType": "FARGATE", "createdAt": "2026-11-22T05:59:58.402Z", "containers": [],
-                    "someFieldFromTheFuture": ["x": 1]]]
+    static func taskEvent(cluster: String, task: String, last: String = "PROVISIONING", desired: String = "RUNNING", version: Int = 2)
+        -> [String: Any]
+    {
+        [
+            "version": "0", "id": UUID().uuidString, "detail-type": "ECS Task State Change", "source": "aws.ecs",
+            "account": "123456789012", "time": "2026-11-22T06:00:00Z", "region": "us-east-1", "resources": [task],
+            "detail": [
+                "clusterArn": cluster, "taskArn": task, "lastStatus": last, "desiredStatus": desired, "version": version,
+                "group": "service:x", "launchType": "FARGATE", "createdAt": "2026-11-22T05:59:58.402Z", "containers": [],
+                "someFieldFromTheFuture": ["x": 1],
+            ],
+        ]
     }
 
-    static var scheduled: [String: Any] { ["version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
-                                           "account": "123456789012", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
-                                           "resources": ["arn:aws:events:us-east-1:123456789012:rule/reconcile-tokens"], "detail": [:]] }
+    static var scheduled: [String: Any] {
+        [
+            "version": "0", "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": "2026-11-22T06:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/reconcile-tokens"], "detail": [:],
+        ]
+    }
 
     @Test func eventsDriveSingleTaskAndFullPassesAndBadEventsAreErrorsTheLoopSurvives() async throws {
         let w = try await TokensWorld.make(region: "eu-south-1")
@@ -31,8 +41,10 @@ struct ReconcileTokensLambdaTests {
         try await w.secret("alpha")
         try await w.secret("beta")
         _ = try await w.seed.createSecret("kuma/api", value: w.kuma.adminToken.value)
-        var env = w.environment(extra: ["AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "KMESH_CLUSTERS": "lam",
-                                        "KUMA_API_TOKEN_SECRET_ID": "kuma/api", "_HANDLER": "bootstrap"])
+        var env = w.environment(extra: [
+            "AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "KMESH_CLUSTERS": "lam",
+            "KUMA_API_TOKEN_SECRET_ID": "kuma/api", "_HANDLER": "bootstrap",
+        ])
         env["KUMA_API_TOKEN"] = nil
         let function = try BackgroundBinary("reconcile-tokens", environment: env)
         defer { function.stop() }
@@ -50,19 +62,31 @@ struct ReconcileTokensLambdaTests {
         // The same event again (EventBridge delivers at least once): skipped by this warm instance.
         let repeatId = try await runtime.enqueue(Self.taskEvent(cluster: clusterArn, task: tasks[0]))
         let repeated = try #require(try await runtime.result(repeatId))
-        #expect((repeated["body"] as? [String: Any])?["skipped"] as? String == "repeat of an event already handled (\(tasks[0]), version 2)")
-        let stopping = try #require(try await runtime.result(try await runtime.enqueue(Self.taskEvent(cluster: clusterArn, task: tasks[0], last: "DEPROVISIONING", desired: "STOPPED", version: 5))))
+        #expect(
+            (repeated["body"] as? [String: Any])?["skipped"] as? String == "repeat of an event already handled (\(tasks[0]), version 2)")
+        let stopping = try #require(
+            try await runtime.result(
+                try await runtime.enqueue(
+                    Self.taskEvent(cluster: clusterArn, task: tasks[0], last: "DEPROVISIONING", desired: "STOPPED", version: 5))))
         #expect(((stopping["body"] as? [String: Any])?["skipped"] as? String)?.contains("is stopping") == true)
 
         // Bad events are error responses; the loop goes on.
         let malformed = try #require(try await runtime.result(try await runtime.enqueue("{not json")))
         #expect(malformed["kind"] as? String == "error" && malformed["error_type"] as? String == "Function.MalformedEvent")
-        let unsupported = try #require(try await runtime.result(try await runtime.enqueue(["detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": [:]])))
+        let unsupported = try #require(
+            try await runtime.result(
+                try await runtime.enqueue(["detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2", "detail": [:]])))
         #expect(unsupported["error_type"] as? String == "Function.UnsupportedEvent")
-        #expect(((unsupported["body"] as? [String: Any])?["errorMessage"] as? String)?.contains("EC2 Instance State-change Notification") == true)
+        #expect(
+            ((unsupported["body"] as? [String: Any])?["errorMessage"] as? String)?.contains("EC2 Instance State-change Notification")
+                == true)
         let huge = try #require(try await runtime.result(try await runtime.enqueue(String(repeating: "x", count: 300_000))))
         #expect(huge["error_type"] as? String == "Function.PayloadTooLarge")
-        let noDetail = try #require(try await runtime.result(try await runtime.enqueue(["detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": ["lastStatus": "PENDING"]])))
+        let noDetail = try #require(
+            try await runtime.result(
+                try await runtime.enqueue([
+                    "detail-type": "ECS Task State Change", "source": "aws.ecs", "detail": ["lastStatus": "PENDING"],
+                ])))
         #expect(noDetail["error_type"] as? String == "Function.MalformedEvent")
 
         // The schedule: a full pass.
@@ -94,7 +118,9 @@ struct ReconcileTokensLambdaTests {
         #expect(try await w.proxy.total("SecretsManager.GetSecretValue") == 2)
         #expect(try await w.proxy.total("SecretsManager.BatchGetSecretValue") == 4)
         let output = function.stop()
-        let lines = output.stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let lines = output.stderr.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
         #expect(lines.contains { $0["msg"] as? String == "token written" && $0["request-id"] as? String == first })
         // Every line logged during an invocation carries its request id, the AWS client's included.
         let duringFirst = lines.filter { ($0["msg"] as? String) == "pass finished" }
@@ -105,10 +131,12 @@ struct ReconcileTokensLambdaTests {
     @Test func aStartUpFailureIsReportedToInitErrorAndTheProcessExits() async throws {
         let runtime = try await RuntimeStandin.start()
         defer { runtime.process.stop() }
-        let function = try BackgroundBinary("reconcile-tokens", environment: [
-            "AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "AWS_REGION": "us-east-1", "KUMA_API_TOKEN": "t",
-            "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s",
-        ])
+        let function = try BackgroundBinary(
+            "reconcile-tokens",
+            environment: [
+                "AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "AWS_REGION": "us-east-1", "KUMA_API_TOKEN": "t",
+                "AWS_ACCESS_KEY_ID": "AKID", "AWS_SECRET_ACCESS_KEY": "s",
+            ])
         defer { function.stop() }
         #expect(await function.waitForExit(seconds: 20) == 1)
         let results = try await runtime.results()
@@ -133,8 +161,10 @@ extension ReconcileTokensLambdaTests {
         let admin = try w.kuma.client(token: w.kuma.adminToken)
         let oldToken = try await admin.generateUserToken(name: "ecs-controller", groups: ["mesh-system:admin"], validFor: GoDuration("1h")!)
         _ = try await w.seed.createSecret("kuma/rotating", value: oldToken.value)
-        var env = w.environment(extra: ["AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "KMESH_CLUSTERS": "rot",
-                                        "KUMA_API_TOKEN_SECRET_ID": "kuma/rotating"])
+        var env = w.environment(extra: [
+            "AWS_LAMBDA_RUNTIME_API": runtime.endpoint, "KMESH_CLUSTERS": "rot",
+            "KUMA_API_TOKEN_SECRET_ID": "kuma/rotating",
+        ])
         env["KUMA_API_TOKEN"] = nil
         let function = try BackgroundBinary("reconcile-tokens", environment: env)
         defer { function.stop() }
@@ -146,8 +176,9 @@ extension ReconcileTokensLambdaTests {
 
         // Rotate: a new token in the secret, the old one revoked in the control plane.
         let newToken = try await admin.generateUserToken(name: "ecs-controller", groups: ["mesh-system:admin"], validFor: GoDuration("1h")!)
-        _ = try await w.direct.putSecretValue(id: "kuma/rotating", clientRequestToken: "rotation-" + UUID().uuidString,
-                                              secretString: newToken, versionStages: nil)
+        _ = try await w.direct.putSecretValue(
+            id: "kuma/rotating", clientRequestToken: "rotation-" + UUID().uuidString,
+            secretString: newToken, versionStages: nil)
         try await admin.putGlobalSecret(name: "user-token-revocations", data: Secret(try KumaTokenClaims.decode(oldToken).id!))
         _ = try await w.seed.runTasks(cluster: "rot", family: "b", count: 1, tags: ["kuma.io/service": "two"])
         try await w.secret("two")

@@ -1,15 +1,27 @@
-import Foundation
 import AWS
+import Foundation
 import KMeshSupport
-import Testing
 import TestSupport
+import Testing
 
 /// reconcile-tokens, the built binary, end to end: moto with signature checking behind the fault
 /// proxy, and the Kuma stand-in. Each test has its own AWS region, proxy and stand-in.
 struct ReconcileTokensTests {
     struct Report: Decodable {
-        struct Entry: Decodable { let mesh: String?; let service: String; let secret: String?; let tasks: Int; let action: String; let reason: String }
-        let dryRun: Bool; let clusters: Int; let tasksSeen: Int; let services: [Entry]; let totals: [String: Int]; let errors: [String]
+        struct Entry: Decodable {
+            let mesh: String?
+            let service: String
+            let secret: String?
+            let tasks: Int
+            let action: String
+            let reason: String
+        }
+        let dryRun: Bool
+        let clusters: Int
+        let tasksSeen: Int
+        let services: [Entry]
+        let totals: [String: Int]
+        let errors: [String]
         func entry(_ service: String) -> Entry? { services.first { $0.service == service } }
     }
 
@@ -60,8 +72,10 @@ struct ReconcileTokensTests {
         defer { w.stop() }
         let admin = try w.kuma.client(token: w.kuma.adminToken)
         let good = try await admin.generateDataplaneToken(.forService("keep", mesh: "default", validFor: GoDuration("8760h")!)).value
-        let otherService = try await admin.generateDataplaneToken(.forService("not-me", mesh: "default", validFor: GoDuration("8760h")!)).value
-        let otherMesh = try await admin.generateDataplaneToken(.forService("wrong-mesh", mesh: "payments", validFor: GoDuration("8760h")!)).value
+        let otherService = try await admin.generateDataplaneToken(.forService("not-me", mesh: "default", validFor: GoDuration("8760h")!))
+            .value
+        let otherMesh = try await admin.generateDataplaneToken(.forService("wrong-mesh", mesh: "payments", validFor: GoDuration("8760h")!))
+            .value
         let nearExpiry = try await admin.generateDataplaneToken(.forService("near", mesh: "default", validFor: GoDuration("2h")!)).value
         let services = ["keep", "wrong-service", "wrong-mesh", "expired", "near", "garbage", "extra-keys", "missing", "not-json"]
         try await w.cluster("apps", services.map { ($0, nil, 1) } + [("bad/../name", nil, 1)])
@@ -110,7 +124,9 @@ struct ReconcileTokensTests {
         try await w.secret("beta")
         let run = try await w.reconcile(["--cluster", "c1", "--dry-run"])
         #expect(run.exitCode == 0)
-        #expect(run.stdout.contains("would-write") && run.stdout.contains("dry run: 2 services, 3 tasks in 1 cluster: 0 unchanged, 0 written, 2 would-write"))
+        #expect(
+            run.stdout.contains("would-write")
+                && run.stdout.contains("dry run: 2 services, 3 tasks in 1 cluster: 0 unchanged, 0 written, 2 would-write"))
         #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
         #expect(try await w.kuma.calls()["POST /tokens/dataplane"] == nil)
         #expect(try await w.stored("alpha").isEmpty)
@@ -188,7 +204,8 @@ struct ReconcileTokensTests {
         for s in services { try await w.secret(s) }
         // Every other call of every operation is throttled, in each service's own error shape.
         try await w.proxy.inject("ThrottlingException", operation: "*", count: -1, every: 2)
-        let run = try await w.reconcile(["--cluster", "busy", "--output", "json", "--log-level", "debug"], extra: ["AWS_MAX_ATTEMPTS": "5"])
+        let run = try await w.reconcile(
+            ["--cluster", "busy", "--output", "json", "--log-level", "debug"], extra: ["AWS_MAX_ATTEMPTS": "5"])
         #expect(run.exitCode == 0, "\(run.output)")
         #expect(try report(run).totals["written"] == 5)
         let calls = try await w.proxy.calls()
@@ -209,7 +226,9 @@ struct ReconcileTokensTests {
         #expect(r.errors.first?.hasPrefix("the Kuma control plane at http://127.0.0.1:") == true)
         #expect(r.errors.first?.contains("could not connect") == true)
         #expect(r.totals["failed"] == 3)
-        let errorLines = run.logLines.filter { ($0["level"] as? String) == "error" && ($0["msg"] as? String) == "the Kuma API is unreachable" }
+        let errorLines = run.logLines.filter {
+            ($0["level"] as? String) == "error" && ($0["msg"] as? String) == "the Kuma API is unreachable"
+        }
         #expect(errorLines.count == 1)
         #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
     }
@@ -220,9 +239,11 @@ struct ReconcileTokensTests {
         let services = (0..<25).map { "nb-\($0)" }
         try await w.cluster("nb", services.map { ($0, nil, 1) })
         for s in services { try await w.secret(s) }
-        let run = try await w.reconcile(["--cluster", "nb", "--output", "json"], extra: [
-            "AWS_ACCESS_KEY_ID": w.moto.noBatch.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.noBatch.secretAccessKey.value,
-        ])
+        let run = try await w.reconcile(
+            ["--cluster", "nb", "--output", "json"],
+            extra: [
+                "AWS_ACCESS_KEY_ID": w.moto.noBatch.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.noBatch.secretAccessKey.value,
+            ])
         #expect(run.exitCode == 0, "\(run.output)")
         #expect(try report(run).totals["written"] == 25)
         let warnings = run.logLines.filter { ($0["msg"] as? String)?.contains("BatchGetSecretValue") == true }
@@ -257,9 +278,11 @@ struct ReconcileTokensTests {
         let w = try await TokensWorld.make(region: "af-south-1")
         defer { w.stop() }
         try await w.cluster("locked", [("svc", nil, 1)])
-        let run = try await w.reconcile(["--output", "json"], extra: [
-            "AWS_ACCESS_KEY_ID": w.moto.limited.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.limited.secretAccessKey.value,
-        ])
+        let run = try await w.reconcile(
+            ["--output", "json"],
+            extra: [
+                "AWS_ACCESS_KEY_ID": w.moto.limited.accessKeyId, "AWS_SECRET_ACCESS_KEY": w.moto.limited.secretAccessKey.value,
+            ])
         #expect(run.exitCode == 1)
         let r = try report(run)
         #expect(r.errors.count == 1, "\(r.errors)")
@@ -272,14 +295,23 @@ struct ReconcileTokensTests {
     @Test func configurationAndUsageErrorsExitWithTheirCodes() async throws {
         let noURL = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_TOKEN": "t", "AWS_REGION": "eu-west-1"])
         #expect(noURL.exitCode == 78 && noURL.stderr.contains("KUMA_API_SERVER_URL"))
-        let noToken = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "AWS_REGION": "eu-west-1"])
+        let noToken = try await Binaries.run(
+            "reconcile-tokens", [], environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "AWS_REGION": "eu-west-1"])
         #expect(noToken.exitCode == 78 && noToken.stderr.contains("no Kuma API token"))
-        let noRegion = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "KUMA_API_TOKEN": "t",
-                                                                                    "AWS_EC2_METADATA_DISABLED": "true"])
+        let noRegion = try await Binaries.run(
+            "reconcile-tokens", [],
+            environment: [
+                "KUMA_API_SERVER_URL": "http://127.0.0.1:1", "KUMA_API_TOKEN": "t",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            ])
         #expect(noRegion.exitCode == 78 && noRegion.stderr.contains("AWS_REGION"))
-        let badCA = try await Binaries.run("reconcile-tokens", ["--ca-file", "/nonexistent.pem"], environment: ["KUMA_API_SERVER_URL": "https://127.0.0.1:1", "KUMA_API_TOKEN": "t"])
+        let badCA = try await Binaries.run(
+            "reconcile-tokens", ["--ca-file", "/nonexistent.pem"],
+            environment: ["KUMA_API_SERVER_URL": "https://127.0.0.1:1", "KUMA_API_TOKEN": "t"])
         #expect(badCA.exitCode == 78 && badCA.stderr.contains("cannot read the CA file /nonexistent.pem"))
-        let badDuration = try await Binaries.run("reconcile-tokens", [], environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "KUMA_API_TOKEN": "t", "KMESH_RENEW_BEFORE": "30d"])
+        let badDuration = try await Binaries.run(
+            "reconcile-tokens", [],
+            environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "KUMA_API_TOKEN": "t", "KMESH_RENEW_BEFORE": "30d"])
         #expect(badDuration.exitCode == 78 && badDuration.stderr.contains("KMESH_RENEW_BEFORE is \"30d\""))
         let usage = try await Binaries.run("reconcile-tokens", ["--task", "arn:aws:ecs:x"], environment: [:])
         #expect(usage.exitCode == 64)
@@ -303,9 +335,11 @@ struct ReconcileTokensTests {
         env["KUMA_API_TOKEN_SECRET_ID"] = "kuma/api-token-json"
         let json = try await Binaries.run("reconcile-tokens", ["--cluster", "c"], environment: env)
         #expect(json.exitCode == 0, "\(json.output)")
-        let plain = try await Binaries.run("reconcile-tokens", ["--cluster", "c", "--api-token-secret-id", "kuma/api-token-plain"], environment: env)
+        let plain = try await Binaries.run(
+            "reconcile-tokens", ["--cluster", "c", "--api-token-secret-id", "kuma/api-token-plain"], environment: env)
         #expect(plain.exitCode == 0, "\(plain.output)")
-        let missing = try await Binaries.run("reconcile-tokens", ["--cluster", "c", "--api-token-secret-id", "kuma/none"], environment: env)
+        let missing = try await Binaries.run(
+            "reconcile-tokens", ["--cluster", "c", "--api-token-secret-id", "kuma/none"], environment: env)
         #expect(missing.exitCode == 78 && missing.stderr.contains("cannot read the Kuma API token from secret kuma/none"))
         #expect(!json.output.contains(w.kuma.adminToken.value) && !plain.output.contains(w.kuma.adminToken.value))
     }

@@ -1,5 +1,6 @@
 import CCurl
 import Testing
+
 @testable import HTTPTransport
 
 /// Tests on loopback cannot make DNS fail without sending traffic elsewhere, so the mapping of
@@ -17,8 +18,13 @@ struct CurlErrorMappingTests {
     }
 
     @Test func resolveErrorReadsAsOneLine() {
-        let e = TransportError(kind: .resolve, method: "POST", url: "https://ecs.eu-west-1.amazonaws.com/?x=1", detail: "Could not resolve host: ecs.eu-west-1.amazonaws.com")
-        #expect(e.description == "POST https://ecs.eu-west-1.amazonaws.com/: could not resolve the host name (Could not resolve host: ecs.eu-west-1.amazonaws.com)")
+        let e = TransportError(
+            kind: .resolve, method: "POST", url: "https://ecs.eu-west-1.amazonaws.com/?x=1",
+            detail: "Could not resolve host: ecs.eu-west-1.amazonaws.com")
+        #expect(
+            e.description
+                == "POST https://ecs.eu-west-1.amazonaws.com/: could not resolve the host name (Could not resolve host: ecs.eu-west-1.amazonaws.com)"
+        )
         #expect(e.isTransient)
     }
 }

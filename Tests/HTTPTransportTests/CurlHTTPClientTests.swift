@@ -1,25 +1,32 @@
 import Foundation
 import HTTPTransport
 import KMeshSupport
-import Testing
 import TestSupport
+import Testing
 
 /// The libcurl client against a real HTTP(S) server on loopback (scripts/peers/echo_server.py).
 @Suite(.serialized) struct CurlHTTPClientTests {
     static let plain = PeerHandle { try await PeerProcess.start("echo_server.py") }
     static let tls = PeerHandle {
-        try await PeerProcess.start("echo_server.py", ["--tls", PeerProcess.scratch.appendingPathComponent("tls-\(UUID().uuidString)").path])
+        try await PeerProcess.start(
+            "echo_server.py", ["--tls", PeerProcess.scratch.appendingPathComponent("tls-\(UUID().uuidString)").path])
     }
 
-    func client(_ tls: TLSConfiguration = TLSConfiguration(caBundlePath: nil), requestTimeout: Duration = .seconds(10),
-                maxBytes: Int = 32 << 20) -> CurlHTTPClient {
+    func client(
+        _ tls: TLSConfiguration = TLSConfiguration(caBundlePath: nil), requestTimeout: Duration = .seconds(10),
+        maxBytes: Int = 32 << 20
+    ) -> CurlHTTPClient {
         var c = CurlHTTPClient.Configuration(tls: tls)
         c.requestTimeout = requestTimeout
         c.maxResponseBytes = maxBytes
         return CurlHTTPClient(configuration: c)
     }
 
-    struct Echo: Decodable { let method: String; let headers: [[String]]; let body: String; let connection: Int
+    struct Echo: Decodable {
+        let method: String
+        let headers: [[String]]
+        let body: String
+        let connection: Int
         func header(_ n: String) -> String? { headers.first { $0[0].lowercased() == n.lowercased() }?[1] }
     }
 
@@ -39,8 +46,10 @@ import TestSupport
 
     @Test func headersGoOutAsGivenAndEmptyBodyPostHasZeroLength() async throws {
         let peer = try await Self.plain.get()
-        let response = try await client().send(HTTPRequest(method: "PUT", url: peer.baseURL + "/echo",
-                                                           headers: ["Content-Type": "application/json", "X-Empty": ""]))
+        let response = try await client().send(
+            HTTPRequest(
+                method: "PUT", url: peer.baseURL + "/echo",
+                headers: ["Content-Type": "application/json", "X-Empty": ""]))
         let echo = try JSONDecoder().decode(Echo.self, from: response.body)
         #expect(echo.method == "PUT")
         #expect(echo.header("Content-Type") == "application/json")

@@ -1,11 +1,14 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import KMeshSupport
 
 struct GoDurationTests {
-    @Test(arguments: [("8760h", 31_536_000), ("720h0m0s", 2_592_000), ("1h30m", 5400), ("90s", 90), ("1.5h", 5400),
-                      ("0", 0), ("500ms", 0), ("2h45m30s", 9930)])
+    @Test(arguments: [
+        ("8760h", 31_536_000), ("720h0m0s", 2_592_000), ("1h30m", 5400), ("90s", 90), ("1.5h", 5400),
+        ("0", 0), ("500ms", 0), ("2h45m30s", 9930),
+    ])
     func parses(_ text: String, _ seconds: Int64) {
         #expect(GoDuration(text)?.seconds == seconds)
     }
@@ -22,8 +25,10 @@ struct GoDurationTests {
 }
 
 struct UTCTimeTests {
-    @Test(arguments: [("2026-01-23T17:57:58Z", 1_769_191_078.0), ("2026-01-23T17:57:34.402Z", 1_769_191_054.402),
-                      ("2015-08-30T12:36:00+02:00", 1_440_930_960.0), ("1970-01-01T00:00:00Z", 0)])
+    @Test(arguments: [
+        ("2026-01-23T17:57:58Z", 1_769_191_078.0), ("2026-01-23T17:57:34.402Z", 1_769_191_054.402),
+        ("2015-08-30T12:36:00+02:00", 1_440_930_960.0), ("1970-01-01T00:00:00Z", 0),
+    ])
     func parsesISO8601(_ text: String, _ epoch: Double) throws {
         let d = try #require(UTCTime.parseISO8601(text))
         #expect(abs(d.timeIntervalSince1970 - epoch) < 0.001)
@@ -68,8 +73,9 @@ struct ValueTests {
     }
 
     @Test func jsonLogLinesAreOneObjectWithSortedMetadata() throws {
-        let line = LineLogHandler.render(format: .json, level: .info, message: "pass \"done\"\n",
-                                         metadata: ["b-key": "2", "a-key": .array(["x"])], date: Date(timeIntervalSince1970: 0))
+        let line = LineLogHandler.render(
+            format: .json, level: .info, message: "pass \"done\"\n",
+            metadata: ["b-key": "2", "a-key": .array(["x"])], date: Date(timeIntervalSince1970: 0))
         #expect(line == #"{"ts":"1970-01-01T00:00:00.000Z","level":"info","msg":"pass \"done\"\n","a-key":["x"],"b-key":"2"}"#)
         #expect(try JSONSerialization.jsonObject(with: Data(line.utf8)) is [String: Any])
     }

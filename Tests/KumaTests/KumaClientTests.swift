@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTransport
 import KMeshSupport
-import Testing
 import TestSupport
+import Testing
+
 @testable import Kuma
 
 /// The Kuma client against the stand-in, which follows the control plane's contract.
@@ -50,14 +51,18 @@ struct KumaClientTests {
         let token = ["forged": kuma.forgedToken, "expired": kuma.expiredToken, "revoked": kuma.revokedToken][which]!
         let error = await #expect(throws: KumaAPIError.self) { try await kuma.client(token: token).whoAmI() }
         #expect(error?.status == 401)
-        #expect(error?.description == "Kuma API GET /who-am-i failed (HTTP 401): Invalid authentication data (Unauthenticated); the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret")
+        #expect(
+            error?.description
+                == "Kuma API GET /who-am-i failed (HTTP 401): Invalid authentication data (Unauthenticated); the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret"
+        )
         #expect(error.map { !"\($0)".contains(token.value) } == true)
     }
 
     @Test func accessDeniedWithoutAdminGroup() async throws {
         let kuma = try await Self.peer()
         let error = await #expect(throws: KumaAPIError.self) {
-            try await kuma.client(token: kuma.memberToken).generateDataplaneToken(.forService("a", mesh: "default", validFor: GoDuration(seconds: 60)))
+            try await kuma.client(token: kuma.memberToken).generateDataplaneToken(
+                .forService("a", mesh: "default", validFor: GoDuration(seconds: 60)))
         }
         #expect(error?.status == 403)
         #expect(error?.message == "Access Denied (user \"viewer\" cannot access the resource)")
@@ -67,10 +72,13 @@ struct KumaClientTests {
     @Test func unknownMeshIsSigningKeyNotFound() async throws {
         let kuma = try await Self.peer()
         let error = await #expect(throws: KumaAPIError.self) {
-            try await kuma.client(token: kuma.adminToken).generateDataplaneToken(.forService("a", mesh: "nope", validFor: GoDuration(seconds: 60)))
+            try await kuma.client(token: kuma.adminToken).generateDataplaneToken(
+                .forService("a", mesh: "nope", validFor: GoDuration(seconds: 60)))
         }
         #expect(error?.isSigningKeyNotFound == true)
-        #expect(error?.message == "Signing Key not found (there is no signing key with KID 1 in the control plane: dataplane-token-signing-key-nope-1)")
+        #expect(
+            error?.message
+                == "Signing Key not found (there is no signing key with KID 1 in the control plane: dataplane-token-signing-key-nope-1)")
         #expect(error?.description.contains("check the kuma.io/mesh tag") == true)
     }
 
@@ -78,7 +86,9 @@ struct KumaClientTests {
         let kuma = try await Self.peer()
         var request = DataplaneTokenRequest.forService("a", mesh: "", validFor: GoDuration(seconds: 60))
         request.validFor = "10d"
-        let error = await #expect(throws: KumaAPIError.self) { try await kuma.client(token: kuma.adminToken).generateDataplaneToken(request) }
+        let error = await #expect(throws: KumaAPIError.self) {
+            try await kuma.client(token: kuma.adminToken).generateDataplaneToken(request)
+        }
         #expect(error?.status == 400)
         #expect(error?.message == "Invalid request (Resource is not valid); mesh: cannot be empty, validFor: could not parse the duration")
     }
@@ -108,10 +118,20 @@ struct KumaClientTests {
     @Test func listsFollowNextAcrossPages() async throws {
         let kuma = try await KumaPeer.start(meshes: ["default", "payments"])
         defer { kuma.process.stop() }
-        try await kuma.addResources((0..<7).map { KumaPeer.meshService("svc-\($0)", mesh: "payments", vip: "127.4.0.\($0 + 1)", hostnames: ["svc-\($0).svc.mesh.local"]) }
-            + [KumaPeer.meshService("other", mesh: "default", vip: nil, hostnames: []),
-               ["type": "HostnameGenerator", "name": "hosted-zone", "labels": [:],
-                "spec": ["template": "{{ .DisplayName }}.svc.mesh.local", "extension": ["type": "Route53", "config": ["hostedZoneId": "Z1"]]]]])
+        try await kuma.addResources(
+            (0..<7).map {
+                KumaPeer.meshService("svc-\($0)", mesh: "payments", vip: "127.4.0.\($0 + 1)", hostnames: ["svc-\($0).svc.mesh.local"])
+            }
+                + [
+                    KumaPeer.meshService("other", mesh: "default", vip: nil, hostnames: []),
+                    [
+                        "type": "HostnameGenerator", "name": "hosted-zone", "labels": [:],
+                        "spec": [
+                            "template": "{{ .DisplayName }}.svc.mesh.local",
+                            "extension": ["type": "Route53", "config": ["hostedZoneId": "Z1"]],
+                        ],
+                    ],
+                ])
         let client = try kuma.client(token: kuma.adminToken, pageSize: 3)
         let services = try await client.list(mesh: "payments", .meshservices)
         #expect(services.map(\.name) == (0..<7).map { "svc-\($0)" })
@@ -164,15 +184,18 @@ struct KumaClientTests {
         }
         #expect(fatal?.status == 500 && fatal?.description.contains("the control plane failed") == true)
 
-        let down = try LiveKuma(configuration: .init(baseURL: "http://127.0.0.1:\(closedLoopbackPort())/"),
-                                http: CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil))),
-                                tokens: StaticKumaToken(kuma.adminToken), logger: .init(label: "t"))
+        let down = try LiveKuma(
+            configuration: .init(baseURL: "http://127.0.0.1:\(closedLoopbackPort())/"),
+            http: CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil))),
+            tokens: StaticKumaToken(kuma.adminToken), logger: .init(label: "t"))
         let error = await #expect(throws: KumaClientError.self) { try await down.whoAmI() }
         let line = error.map { "\($0)" } ?? ""
         #expect(line.hasPrefix("the Kuma control plane at http://127.0.0.1:") && line.contains("could not connect") && !line.contains("\n"))
         #expect(throws: KumaClientError.self) {
-            try LiveKuma(configuration: .init(baseURL: "kuma:5681"), http: CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil))),
-                         tokens: StaticKumaToken(nil), logger: .init(label: "t"))
+            try LiveKuma(
+                configuration: .init(baseURL: "kuma:5681"),
+                http: CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil))),
+                tokens: StaticKumaToken(nil), logger: .init(label: "t"))
         }
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 import LambdaRuntime
 import Logging
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// The loop against an in-memory Runtime API: the loop's logic only.
 struct LambdaLoopTests {
@@ -40,11 +40,14 @@ struct LambdaLoopTests {
     }
 
     @Test func respondsFailsAndGoesOnThenStopsWhenTheAPIIsGone() async {
-        let api = FakeAPI([invocation("r1", "a", trace: "Root=1"), invocation("r2", "fail"), invocation("r3", "huge"),
-                           .failure(RuntimeAPIError(message: "blip")), invocation("r4", "b")])
+        let api = FakeAPI([
+            invocation("r1", "a", trace: "Root=1"), invocation("r2", "fail"), invocation("r3", "huge"),
+            .failure(RuntimeAPIError(message: "blip")), invocation("r4", "b"),
+        ])
         let logs = LogCapture()
         let traces = Mutex<[String?]>([])
-        await LambdaLoop.run(api: api, handler: EchoHandler(), logger: logs.logger(), setTraceId: { id in traces.withLock { $0.append(id) } })
+        await LambdaLoop.run(
+            api: api, handler: EchoHandler(), logger: logs.logger(), setTraceId: { id in traces.withLock { $0.append(id) } })
         let posted = api.posted.withLock { $0 }
         #expect(posted.map { $0.0 } == ["response", "error", "error", "response"])
         #expect(posted[0].2 == "echo:a" && posted[3].2 == "echo:b")

@@ -1,13 +1,16 @@
 import Foundation
 import Testing
+
 @testable import ReconcileCore
 
 struct ServiceNameTests {
     @Test(arguments: ["backend", "demo-app", "api_v2", "svc.ns.svc", "A1", String(repeating: "a", count: 253)])
     func valid(_ name: String) { #expect(ServiceName.problem(with: name) == nil) }
 
-    @Test(arguments: [("", "empty"), ("a/b", "\"/\""), ("a..b", "\"..\""), ("..", "\"..\""), ("a b", "\" \""), ("ä", "\"ä\""),
-                      ("a\u{7}", "U+7"), (String(repeating: "a", count: 254), "longer than 253")])
+    @Test(arguments: [
+        ("", "empty"), ("a/b", "\"/\""), ("a..b", "\"..\""), ("..", "\"..\""), ("a b", "\" \""), ("ä", "\"ä\""),
+        ("a\u{7}", "U+7"), (String(repeating: "a", count: 254), "longer than 253"),
+    ])
     func invalid(_ name: String, _ mention: String) {
         let problem = ServiceName.problem(with: name)
         #expect(problem?.contains(mention) == true, "\(String(describing: problem))")
@@ -16,22 +19,27 @@ struct ServiceNameTests {
 
 struct TaskGroupingTests {
     @Test func groupsByMeshAndServiceDefaultingTheMesh() {
-        let g = TaskGrouping.group([
-            MeshedTask(arn: "t2", cluster: "c1", service: "web", mesh: nil),
-            MeshedTask(arn: "t1", cluster: "c2", service: "web", mesh: ""),
-            MeshedTask(arn: "t3", cluster: "c1", service: "pay", mesh: "payments"),
-        ], defaultMesh: "default")
-        #expect(g.services == [ServiceKey(mesh: "default", service: "web"): ["t1", "t2"],
-                               ServiceKey(mesh: "payments", service: "pay"): ["t3"]])
+        let g = TaskGrouping.group(
+            [
+                MeshedTask(arn: "t2", cluster: "c1", service: "web", mesh: nil),
+                MeshedTask(arn: "t1", cluster: "c2", service: "web", mesh: ""),
+                MeshedTask(arn: "t3", cluster: "c1", service: "pay", mesh: "payments"),
+            ], defaultMesh: "default")
+        #expect(
+            g.services == [
+                ServiceKey(mesh: "default", service: "web"): ["t1", "t2"],
+                ServiceKey(mesh: "payments", service: "pay"): ["t3"],
+            ])
         #expect(g.invalid.isEmpty && g.conflicts.isEmpty)
     }
 
     @Test func aServiceInTwoMeshesIsAConflictAndGetsNothing() {
-        let g = TaskGrouping.group([
-            MeshedTask(arn: "t1", cluster: "c", service: "web", mesh: "a"),
-            MeshedTask(arn: "t2", cluster: "c", service: "web", mesh: nil),
-            MeshedTask(arn: "t3", cluster: "c", service: "ok", mesh: nil),
-        ], defaultMesh: "b")
+        let g = TaskGrouping.group(
+            [
+                MeshedTask(arn: "t1", cluster: "c", service: "web", mesh: "a"),
+                MeshedTask(arn: "t2", cluster: "c", service: "web", mesh: nil),
+                MeshedTask(arn: "t3", cluster: "c", service: "ok", mesh: nil),
+            ], defaultMesh: "b")
         #expect(g.conflicts == [.init(service: "web", meshes: ["a", "b"], taskArns: ["t1", "t2"])])
         #expect(g.services.keys.map(\.service) == ["ok"])
     }
@@ -48,8 +56,11 @@ struct TokenPolicyTests {
     let now = Date(timeIntervalSince1970: 2_000_000_000)
     let renew: Int64 = 720 * 3600
 
-    func token(mesh: String? = "default", services: [String] = ["web"], expiresIn: Double? = 365 * 86_400, jwt: Bool = true) -> StoredSecret {
-        .object(token: TokenFacts(isJWT: jwt, mesh: mesh, services: services, expiresAt: expiresIn.map { now.addingTimeInterval($0) }), hasTokenKey: true)
+    func token(mesh: String? = "default", services: [String] = ["web"], expiresIn: Double? = 365 * 86_400, jwt: Bool = true) -> StoredSecret
+    {
+        .object(
+            token: TokenFacts(isJWT: jwt, mesh: mesh, services: services, expiresAt: expiresIn.map { now.addingTimeInterval($0) }),
+            hasTokenKey: true)
     }
 
     @Test func table() {
@@ -73,9 +84,15 @@ struct TokenPolicyTests {
         for (stored, expected) in cases {
             #expect(TokenPolicy.decide(stored, for: key, now: now, renewBefore: renew) == expected)
         }
-        guard case .fail(let missing) = TokenPolicy.decide(.missing, for: key, now: now, renewBefore: renew) else { Issue.record("missing"); return }
+        guard case .fail(let missing) = TokenPolicy.decide(.missing, for: key, now: now, renewBefore: renew) else {
+            Issue.record("missing")
+            return
+        }
         #expect(missing.contains("create it"))
-        guard case .fail = TokenPolicy.decide(.notAJSONObject, for: key, now: now, renewBefore: renew) else { Issue.record("not json"); return }
+        guard case .fail = TokenPolicy.decide(.notAJSONObject, for: key, now: now, renewBefore: renew) else {
+            Issue.record("not json")
+            return
+        }
     }
 
     @Test func aValidTokenIsNeverReplacedTwice() {
@@ -87,16 +104,20 @@ struct TokenPolicyTests {
 
 struct TokenReportTests {
     @Test func totalsTextAndJSON() throws {
-        let r = TokenReport(dryRun: false, clusters: 2, tasksSeen: 5, services: [
-            .init(mesh: "default", service: "web", secret: "p/web", tasks: 3, action: .written, reason: "no token yet"),
-            .init(mesh: "default", service: "api", secret: "p/api", tasks: 2, action: .failed, reason: "the secret does not exist"),
-        ], errors: [], durationSeconds: 1.234)
+        let r = TokenReport(
+            dryRun: false, clusters: 2, tasksSeen: 5,
+            services: [
+                .init(mesh: "default", service: "web", secret: "p/web", tasks: 3, action: .written, reason: "no token yet"),
+                .init(mesh: "default", service: "api", secret: "p/api", tasks: 2, action: .failed, reason: "the secret does not exist"),
+            ], errors: [], durationSeconds: 1.234)
         #expect(r.totals == ["unchanged": 0, "written": 1, "would-write": 0, "failed": 1, "skipped": 0])
         #expect(r.failed)
         #expect(r.services.map(\.service) == ["api", "web"])
         let text = r.text()
         #expect(text.hasSuffix("2 services, 5 tasks in 2 clusters: 0 unchanged, 1 written, 0 would-write, 1 failed, 0 skipped (1.23s)\n"))
-        #expect(text.hasPrefix("SERVICE  MESH     SECRET  TASKS  ACTION   REASON\napi      default  p/api   2      failed   the secret does not exist\n"))
+        #expect(
+            text.hasPrefix(
+                "SERVICE  MESH     SECRET  TASKS  ACTION   REASON\napi      default  p/api   2      failed   the secret does not exist\n"))
         let decoded = try JSONSerialization.jsonObject(with: Data(r.json().utf8)) as! [String: Any]
         #expect((decoded["services"] as? [[String: Any]])?.first?["action"] as? String == "failed")
         #expect(!TokenReport(dryRun: true, clusters: 1, tasksSeen: 0, services: [], durationSeconds: 0).failed)

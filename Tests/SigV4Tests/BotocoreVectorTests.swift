@@ -1,13 +1,17 @@
 import Foundation
 import KMeshSupport
 import Testing
+
 @testable import SigV4
 
 /// Vectors made once by botocore's SigV4Auth (scripts/make-sigv4-vectors.py) for the requests this
 /// project sends: ECS, Secrets Manager with and without a session token, Route 53 GET with a query
 /// and POST with XML, STS. Committed, so this runs in every clone.
 struct BotocoreVectorTests {
-    struct File: Decodable { let generator: String; let cases: [Vector] }
+    struct File: Decodable {
+        let generator: String
+        let cases: [Vector]
+    }
     struct Vector: Decodable, CustomTestStringConvertible {
         let name, service, region, accessKeyId, secretAccessKey, timestamp, method, path, query, body: String
         let sessionToken: String?
@@ -38,13 +42,16 @@ struct BotocoreVectorTests {
     @Test("signature equals botocore's", arguments: vectors)
     func matchesBotocore(_ v: Vector) throws {
         let signer = SigV4Signer(
-            credentials: SigV4Credentials(accessKeyId: v.accessKeyId, secretAccessKey: Secret(v.secretAccessKey),
-                                          sessionToken: v.sessionToken.map(Secret.init)),
+            credentials: SigV4Credentials(
+                accessKeyId: v.accessKeyId, secretAccessKey: Secret(v.secretAccessKey),
+                sessionToken: v.sessionToken.map(Secret.init)),
             region: v.region, service: v.service)
         let date = try #require(UTCTime.parseISO8601(v.timestamp))
-        let result = signer.sign(SigV4Request(method: v.method, path: v.path, query: v.query,
-                                              headers: v.headers.map { ($0[0], $0[1]) }, body: Array(v.body.utf8)),
-                                 date: date)
+        let result = signer.sign(
+            SigV4Request(
+                method: v.method, path: v.path, query: v.query,
+                headers: v.headers.map { ($0[0], $0[1]) }, body: Array(v.body.utf8)),
+            date: date)
         #expect(result.canonicalRequest == v.expected.canonicalRequest)
         #expect(result.stringToSign == v.expected.stringToSign)
         let added = Dictionary(result.headersToAdd.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })

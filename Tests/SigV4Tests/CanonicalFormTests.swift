@@ -1,5 +1,6 @@
 import KMeshSupport
 import Testing
+
 @testable import SigV4
 
 struct CanonicalFormTests {

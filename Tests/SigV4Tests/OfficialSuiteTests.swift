@@ -1,6 +1,7 @@
 import Foundation
 import KMeshSupport
 import Testing
+
 @testable import SigV4
 
 /// The 38 cases of AWS's published SigV4 suite (aws-c-auth's copy, in ../shared beside the
@@ -16,13 +17,16 @@ struct OfficialSuiteTests {
 
     static var suitePresent: Bool { !caseNames.isEmpty }
 
-    @Test("the suite holds all 38 cases", .enabled(if: suitePresent, "../shared/data/aws-signing-test-suite is absent (a user's clone): skipped"))
+    @Test(
+        "the suite holds all 38 cases",
+        .enabled(if: suitePresent, "../shared/data/aws-signing-test-suite is absent (a user's clone): skipped"))
     func suiteIsComplete() {
         #expect(Self.caseNames.count == 38)
     }
 
-    @Test("official SigV4 case", .enabled(if: suitePresent, "../shared/data/aws-signing-test-suite is absent (a user's clone): skipped"),
-          arguments: caseNames)
+    @Test(
+        "official SigV4 case", .enabled(if: suitePresent, "../shared/data/aws-signing-test-suite is absent (a user's clone): skipped"),
+        arguments: caseNames)
     func officialCase(_ name: String) throws {
         let dir = Self.suiteRoot.appendingPathComponent(name)
         func read(_ file: String) throws -> String { try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8) }
@@ -35,14 +39,17 @@ struct OfficialSuiteTests {
         options.addContentSHA256Header = context["sign_body"] as? Bool ?? false
         options.omitSessionTokenFromSignature = context["omit_session_token"] as? Bool ?? false
         let signer = SigV4Signer(
-            credentials: SigV4Credentials(accessKeyId: creds["access_key_id"]!,
-                                          secretAccessKey: Secret(creds["secret_access_key"]!),
-                                          sessionToken: creds["token"].map(Secret.init)),
+            credentials: SigV4Credentials(
+                accessKeyId: creds["access_key_id"]!,
+                secretAccessKey: Secret(creds["secret_access_key"]!),
+                sessionToken: creds["token"].map(Secret.init)),
             region: context["region"] as! String, service: context["service"] as! String, options: options)
         let date = try #require(UTCTime.parseISO8601(context["timestamp"] as! String))
 
-        let result = signer.sign(SigV4Request(method: parsed.method, path: parsed.path, query: parsed.query,
-                                              headers: parsed.headers, body: Array(parsed.body.utf8)), date: date)
+        let result = signer.sign(
+            SigV4Request(
+                method: parsed.method, path: parsed.path, query: parsed.query,
+                headers: parsed.headers, body: Array(parsed.body.utf8)), date: date)
         #expect(result.canonicalRequest == (try read("header-canonical-request.txt")))
         #expect(result.stringToSign == (try read("header-string-to-sign.txt")))
         #expect(result.signature == (try read("header-signature.txt")).trimmingCharacters(in: .whitespacesAndNewlines))

@@ -9,18 +9,21 @@ public struct MotoPeer: Sendable {
     public let process: PeerProcess
     public var baseURL: String { process.baseURL }
     public var admin: AWSCredentials {
-        AWSCredentials(accessKeyId: process.string("access_key_id")!, secretAccessKey: Secret(process.string("secret_access_key")!),
-                       source: "test")
+        AWSCredentials(
+            accessKeyId: process.string("access_key_id")!, secretAccessKey: Secret(process.string("secret_access_key")!),
+            source: "test")
     }
     /// A user allowed only ecs:ListClusters.
     public var limited: AWSCredentials {
-        AWSCredentials(accessKeyId: process.string("limited_access_key_id")!,
-                       secretAccessKey: Secret(process.string("limited_secret_access_key")!), source: "test")
+        AWSCredentials(
+            accessKeyId: process.string("limited_access_key_id")!,
+            secretAccessKey: Secret(process.string("limited_secret_access_key")!), source: "test")
     }
     /// A user allowed everything but secretsmanager:BatchGetSecretValue.
     public var noBatch: AWSCredentials {
-        AWSCredentials(accessKeyId: process.string("nobatch_access_key_id")!,
-                       secretAccessKey: Secret(process.string("nobatch_secret_access_key")!), source: "test")
+        AWSCredentials(
+            accessKeyId: process.string("nobatch_access_key_id")!,
+            secretAccessKey: Secret(process.string("nobatch_secret_access_key")!), source: "test")
     }
     public var roleArn: String { process.string("role_arn")! }
 
@@ -45,9 +48,11 @@ public struct FaultProxy: Sendable {
     public func inject(_ fault: String, operation: String = "*", count: Int = 1, every: Int = 1, delayMs: Int? = nil) async throws {
         var rule: [String: Any] = ["fault": fault, "operation": operation, "count": count, "every": every]
         if let delayMs { rule["delay_ms"] = delayMs }
-        _ = try await Self.http.send(HTTPRequest(method: "POST", url: baseURL + "/__proxy/faults",
-                                                 headers: ["Content-Type": "application/json"],
-                                                 body: try JSONSerialization.data(withJSONObject: rule)))
+        _ = try await Self.http.send(
+            HTTPRequest(
+                method: "POST", url: baseURL + "/__proxy/faults",
+                headers: ["Content-Type": "application/json"],
+                body: try JSONSerialization.data(withJSONObject: rule)))
     }
 
     public func reset() async throws {
@@ -73,16 +78,21 @@ public enum TestAWS {
         return r
     }
 
-    public static func client(endpoint: String, credentials: AWSCredentials, region: String = "us-east-1",
-                              retry: RetryConfiguration = fastRetry, rateLimits: [String: Double] = [:],
-                              logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) -> AWSClient {
-        client(endpoint: endpoint, provider: StaticCredentialProvider(credentials), region: region, retry: retry,
-               rateLimits: rateLimits, logger: logger)
+    public static func client(
+        endpoint: String, credentials: AWSCredentials, region: String = "us-east-1",
+        retry: RetryConfiguration = fastRetry, rateLimits: [String: Double] = [:],
+        logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) -> AWSClient {
+        client(
+            endpoint: endpoint, provider: StaticCredentialProvider(credentials), region: region, retry: retry,
+            rateLimits: rateLimits, logger: logger)
     }
 
-    public static func client(endpoint: String, provider: any CredentialProvider, region: String = "us-east-1",
-                              retry: RetryConfiguration = fastRetry, rateLimits: [String: Double] = [:],
-                              logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) -> AWSClient {
+    public static func client(
+        endpoint: String, provider: any CredentialProvider, region: String = "us-east-1",
+        retry: RetryConfiguration = fastRetry, rateLimits: [String: Double] = [:],
+        logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) -> AWSClient {
         var endpoints: [String: String] = [:]
         for s in AWSService.all { endpoints[s.name] = endpoint }
         let config = AWSConfiguration(region: region, endpoints: endpoints, retry: retry, rateLimits: rateLimits)

@@ -8,8 +8,10 @@ public struct AWSSeeder: Sendable {
     public let client: AWSClient
     public init(client: AWSClient) { self.client = client }
 
-    struct Raw: Decodable { let value: JSONValue
-        init(from decoder: any Decoder) throws { value = try JSONValue(from: decoder) } }
+    struct Raw: Decodable {
+        let value: JSONValue
+        init(from decoder: any Decoder) throws { value = try JSONValue(from: decoder) }
+    }
 
     @discardableResult
     public func json(_ service: AWSService, _ op: String, _ input: [String: JSONValue]) async throws -> JSONValue {
@@ -23,19 +25,23 @@ public struct AWSSeeder: Sendable {
 
     /// Runs `count` FARGATE tasks with the given tags; returns their ARNs.
     public func runTasks(cluster: String, family: String = "app", count: Int, tags: [String: String]) async throws -> [String] {
-        try await json(.ecs, "RegisterTaskDefinition", [
-            "family": .string(family),
-            "containerDefinitions": .array([.object(["name": .string("app"), "image": .string("app:1"), "memory": .number(128)])]),
-        ])
+        try await json(
+            .ecs, "RegisterTaskDefinition",
+            [
+                "family": .string(family),
+                "containerDefinitions": .array([.object(["name": .string("app"), "image": .string("app:1"), "memory": .number(128)])]),
+            ])
         var arns: [String] = []
         var remaining = count
         while remaining > 0 {
             let n = min(remaining, 10)
-            let out = try await json(.ecs, "RunTask", [
-                "cluster": .string(cluster), "taskDefinition": .string(family), "launchType": .string("FARGATE"),
-                "count": .number(Double(n)),
-                "tags": .array(tags.sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
-            ])
+            let out = try await json(
+                .ecs, "RunTask",
+                [
+                    "cluster": .string(cluster), "taskDefinition": .string(family), "launchType": .string("FARGATE"),
+                    "count": .number(Double(n)),
+                    "tags": .array(tags.sorted { $0.key < $1.key }.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
+                ])
             if case .array(let tasks)? = out["tasks"] { arns += tasks.compactMap { $0["taskArn"]?.stringValue } }
             remaining -= n
         }
@@ -55,7 +61,10 @@ public struct AWSSeeder: Sendable {
         var w = XMLWriter()
         w.element("CreateHostedZoneRequest", namespace: LiveRoute53.namespace) { w in
             w.leaf("Name", name)
-            w.element("VPC") { w in w.leaf("VPCRegion", "us-east-1"); w.leaf("VPCId", "vpc-12345678") }
+            w.element("VPC") { w in
+                w.leaf("VPCRegion", "us-east-1")
+                w.leaf("VPCId", "vpc-12345678")
+            }
             w.leaf("CallerReference", UUID().uuidString)
             w.element("HostedZoneConfig") { w in w.leaf("PrivateZone", "true") }
         }

@@ -27,7 +27,9 @@ public enum Binaries {
     }
 
     /// Runs `name` with exactly `environment` (plus PATH/HOME), waiting at most `timeout` seconds.
-    public static func run(_ name: String, _ arguments: [String], environment: [String: String], timeout: Double = 120) async throws -> BinaryRun {
+    public static func run(_ name: String, _ arguments: [String], environment: [String: String], timeout: Double = 120) async throws
+        -> BinaryRun
+    {
         let child = try BackgroundBinary(name, arguments, environment: environment)
         _ = await child.waitForExit(seconds: timeout)
         return child.stop()
@@ -37,10 +39,26 @@ public enum Binaries {
 final class CollectedOutput: @unchecked Sendable {
     private let lock = NSLock()
     private var out = Data(), err = Data()
-    func append(stdout d: Data) { lock.lock(); out.append(d); lock.unlock() }
-    func append(stderr d: Data) { lock.lock(); err.append(d); lock.unlock() }
-    var stdout: String { lock.lock(); defer { lock.unlock() }; return String(decoding: out, as: UTF8.self) }
-    var stderr: String { lock.lock(); defer { lock.unlock() }; return String(decoding: err, as: UTF8.self) }
+    func append(stdout d: Data) {
+        lock.lock()
+        out.append(d)
+        lock.unlock()
+    }
+    func append(stderr d: Data) {
+        lock.lock()
+        err.append(d)
+        lock.unlock()
+    }
+    var stdout: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: out, as: UTF8.self)
+    }
+    var stderr: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: err, as: UTF8.self)
+    }
 }
 
 /// A built executable left running (a Lambda bootstrap polling the Runtime API); `stop()` ends it

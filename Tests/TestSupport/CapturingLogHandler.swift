@@ -35,8 +35,10 @@ public final class LogCapture: Sendable {
         func log(event: LogEvent) {
             var all = metadata
             for (k, v) in event.metadata ?? [:] { all[k] = v }
-            capture.append(Record(level: event.level, message: event.message.description,
-                                  metadata: all.mapValues { "\($0)" }))
+            capture.append(
+                Record(
+                    level: event.level, message: event.message.description,
+                    metadata: all.mapValues { "\($0)" }))
         }
     }
 }

@@ -27,15 +27,19 @@ public struct KumaPeer: Sendable {
 
     @discardableResult
     public func control(_ method: String, _ path: String, _ body: [String: Any] = [:]) async throws -> Any {
-        let r = try await Self.http.send(HTTPRequest(method: method, url: "http://127.0.0.1:\(process.port)/__standin/\(path)",
-                                                     headers: ["Content-Type": "application/json"],
-                                                     body: try JSONSerialization.data(withJSONObject: body)))
+        let r = try await Self.http.send(
+            HTTPRequest(
+                method: method, url: "http://127.0.0.1:\(process.port)/__standin/\(path)",
+                headers: ["Content-Type": "application/json"],
+                body: try JSONSerialization.data(withJSONObject: body)))
         return try JSONSerialization.jsonObject(with: r.body)
     }
 
     public func addMesh(_ name: String) async throws { try await control("POST", "meshes", ["name": name]) }
     public func addResources(_ items: [[String: Any]]) async throws { try await control("POST", "resources", ["items": items]) }
-    public func fault(_ fault: String, path: String = "/tokens/dataplane", mesh: String? = nil, count: Int = 1, delayMs: Int? = nil) async throws {
+    public func fault(_ fault: String, path: String = "/tokens/dataplane", mesh: String? = nil, count: Int = 1, delayMs: Int? = nil)
+        async throws
+    {
         var f: [String: Any] = ["fault": fault, "path": path, "count": count]
         if let mesh { f["mesh"] = mesh }
         if let delayMs { f["delay_ms"] = delayMs }
@@ -48,8 +52,10 @@ public struct KumaPeer: Sendable {
         try await control("POST", "verify", ["token": token.value]) as? [String: Any] ?? [:]
     }
 
-    public func client(token: Secret?, caPEM: Data? = nil, maxAttempts: Int = 3, pageSize: Int = 100,
-                       logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })) throws -> LiveKuma {
+    public func client(
+        token: Secret?, caPEM: Data? = nil, maxAttempts: Int = 3, pageSize: Int = 100,
+        logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws -> LiveKuma {
         var config = LiveKuma.Configuration(baseURL: baseURL)
         config.maxAttempts = maxAttempts
         config.pageSize = pageSize
@@ -59,13 +65,19 @@ public struct KumaPeer: Sendable {
     }
 
     /// A MeshService as the control plane lists it.
-    public static func meshService(_ name: String, mesh: String, vip: String?, hostnames: [String],
-                                   labels: [String: String] = ["kuma.io/origin": "zone"]) -> [String: Any] {
+    public static func meshService(
+        _ name: String, mesh: String, vip: String?, hostnames: [String],
+        labels: [String: String] = ["kuma.io/origin": "zone"]
+    ) -> [String: Any] {
         var status: [String: Any] = ["addresses": hostnames.map { ["hostname": $0, "origin": "HostnameGenerator"] }]
         status["vips"] = vip.map { [["ip": $0]] } ?? []
-        return ["type": "MeshService", "mesh": mesh, "name": name, "labels": labels.merging(["kuma.io/display-name": name]) { a, _ in a },
-                "spec": ["ports": [["port": 8080, "targetPort": 8080, "appProtocol": "http"]],
-                         "selector": ["dataplaneTags": ["kuma.io/service": name]], "state": "Available"],
-                "status": status]
+        return [
+            "type": "MeshService", "mesh": mesh, "name": name, "labels": labels.merging(["kuma.io/display-name": name]) { a, _ in a },
+            "spec": [
+                "ports": [["port": 8080, "targetPort": 8080, "appProtocol": "http"]],
+                "selector": ["dataplaneTags": ["kuma.io/service": name]], "state": "Available",
+            ],
+            "status": status,
+        ]
     }
 }

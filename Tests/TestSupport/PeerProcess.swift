@@ -34,8 +34,10 @@ public final class PeerProcess: @unchecked Sendable {
         self.logFile = logFile
     }
 
-    public static func start(_ script: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
-                             readyTimeout: Double = 60) async throws -> PeerProcess {
+    public static func start(
+        _ script: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
+        readyTimeout: Double = 60
+    ) async throws -> PeerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", peersDirectory.appendingPathComponent(script).path] + arguments
@@ -43,7 +45,8 @@ public final class PeerProcess: @unchecked Sendable {
         env["PYTHONUNBUFFERED"] = "1"
         for (k, v) in extra { env[k] = v }
         process.environment = env
-        let stdinPipe = Pipe(), stdoutPipe = Pipe()
+        let stdinPipe = Pipe()
+        let stdoutPipe = Pipe()
         let logFile = scratch.appendingPathComponent("\(script)-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         process.standardInput = stdinPipe
@@ -65,7 +68,8 @@ public final class PeerProcess: @unchecked Sendable {
             }
         }
         guard let line, let data = line.data(using: .utf8),
-              let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any], info["port"] is Int else {
+            let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any], info["port"] is Int
+        else {
             process.terminate()
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             throw PeerError(message: "\(script) did not start: \(log.suffix(2000))")

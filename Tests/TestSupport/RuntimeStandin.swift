@@ -15,8 +15,10 @@ public struct RuntimeStandin: Sendable {
 
     func call(_ method: String, _ path: String, _ body: Any? = nil, timeout: Duration = .seconds(30)) async throws -> (Int, Any) {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0, options: [.fragmentsAllowed]) } ?? Data()
-        let r = try await Self.http.send(HTTPRequest(method: method, url: "http://\(endpoint)\(path)", headers: ["Content-Type": "application/json"],
-                                                     body: data, timeout: timeout))
+        let r = try await Self.http.send(
+            HTTPRequest(
+                method: method, url: "http://\(endpoint)\(path)", headers: ["Content-Type": "application/json"],
+                body: data, timeout: timeout))
         return (r.status, try JSONSerialization.jsonObject(with: r.body, options: [.fragmentsAllowed]))
     }
 

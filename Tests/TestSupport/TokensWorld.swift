@@ -22,8 +22,9 @@ public struct TokensWorld: Sendable {
         async let proxy = FaultProxy.start(upstream: moto.baseURL)
         async let kuma = KumaPeer.start(meshes: meshes)
         let client = TestAWS.client(endpoint: moto.baseURL, credentials: moto.admin, region: region)
-        return TokensWorld(moto: moto, proxy: try await proxy, kuma: try await kuma, region: region, prefix: prefix,
-                           seed: AWSSeeder(client: client), direct: LiveSecretsManager(client: client))
+        return TokensWorld(
+            moto: moto, proxy: try await proxy, kuma: try await kuma, region: region, prefix: prefix,
+            seed: AWSSeeder(client: client), direct: LiveSecretsManager(client: client))
     }
 
     public func stop() {
@@ -85,8 +86,10 @@ public struct TokensWorld: Sendable {
     /// verifying, so this stands for tokens minted elsewhere (expired ones included).
     public static func unsignedToken(mesh: String, service: String, expiresIn: TimeInterval) -> String {
         let now = Date().timeIntervalSince1970
-        let claims: [String: Any] = ["Name": "", "Mesh": mesh, "Tags": ["kuma.io/service": [service]], "Type": "",
-                                     "exp": Int(now + expiresIn), "nbf": Int(now - 5), "iat": Int(now - 5), "jti": UUID().uuidString]
+        let claims: [String: Any] = [
+            "Name": "", "Mesh": mesh, "Tags": ["kuma.io/service": [service]], "Type": "",
+            "exp": Int(now + expiresIn), "nbf": Int(now - 5), "iat": Int(now - 5), "jti": UUID().uuidString,
+        ]
         func b64(_ d: Data) -> String { Base64URL.encode(d) }
         let header = b64(try! JSONSerialization.data(withJSONObject: ["alg": "RS256", "kid": "1", "typ": "JWT"]))
         return header + "." + b64(try! JSONSerialization.data(withJSONObject: claims)) + ".c2lnbmF0dXJl"
