@@ -106,7 +106,7 @@ public final class AWSClient: Sendable {
                 metadata: meta(
                     call, attempt,
                     [
-                        "retry-in-ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                        "retry-in-ms": "\(delay.wholeMilliseconds)",
                         "error": "\(Self.shortReason(failure))",
                     ]))
             try await Task.sleep(for: delay)
@@ -162,7 +162,7 @@ public final class AWSClient: Sendable {
         var message: String?
         var requestId = response.headers["x-amzn-RequestId"] ?? response.headers["x-amz-request-id"]
         let trimmed = response.body.drop { $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }
-        if trimmed.first == UInt8(ascii: "{"), let json = try? JSON.decode(JSONValue.self, from: Data(trimmed)) {
+        if trimmed.first == UInt8(ascii: "{"), let json = try? JSONValue.parse(trimmed) {
             code = json["__type"]?.stringValue ?? json["code"]?.stringValue ?? json["Code"]?.stringValue
             message = json["message"]?.stringValue ?? json["Message"]?.stringValue ?? json["errorMessage"]?.stringValue
         } else if trimmed.first == UInt8(ascii: "<"), let xml = try? XMLParser.parse(Data(trimmed)) {
@@ -178,9 +178,11 @@ public final class AWSClient: Sendable {
         if message == nil, code == nil, !response.body.isEmpty {
             message = String(decoding: response.body.prefix(200), as: UTF8.self)
         }
+        // The code, message and request id are the peer's text: one printable line each.
         return AWSServiceError(
             service: call.service.name, operation: call.operation, status: response.status,
-            code: clean, message: message ?? "", requestId: requestId)
+            code: clean.printableLine(limit: 100), message: (message ?? "").printableLine(),
+            requestId: requestId?.printableLine(limit: 100))
     }
 
     // MARK: awsJson 1.1
@@ -196,7 +198,7 @@ public final class AWSClient: Sendable {
         call.body = try JSON.encode(input)
         let response = try await send(call)
         do {
-            return try JSONDecoder().decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
+            return try JSON.decode(Output.self, from: response.body.isEmpty ? Data("{}".utf8) : response.body)
         } catch {
             throw AWSClientError.decoding(service: service.name, operation: operation, detail: "\(error)")
         }
@@ -204,15 +206,27 @@ public final class AWSClient: Sendable {
 
     // MARK: REST-XML and query
 
-    /// Sends a REST-XML call and parses the XML answer (an empty answer gives an empty element).
+    /// Sends a REST-XML or query call and parses the answer, which must be the operation's own
+    /// document, `<OperationResponse>`: anything else that parses as XML (a proxy's HTML page, an
+    /// empty 200) is an unexpected response, never read as an answer with nothing in it.
     public func xml(_ call: Call) async throws -> XMLElement {
         let response = try await send(call)
-        if response.body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 }) { return XMLElement(name: "") }
+        let expected = call.operation + "Response"
+        let root: XMLElement
         do {
-            return try XMLParser.parse(response.body)
+            root = try XMLParser.parse(response.body)
         } catch {
-            throw AWSClientError.decoding(service: call.service.name, operation: call.operation, detail: "\(error)")
+            let what = response.body.allSatisfy({ $0 == 32 || $0 == 10 || $0 == 13 || $0 == 9 }) ? "an empty answer" : "\(error)"
+            throw AWSClientError.decoding(
+                service: call.service.name, operation: call.operation, detail: "expected a \(expected) document, got \(what)")
         }
+        guard root.name == expected else {
+            let type = response.headers["Content-Type"].map { " (\($0.printableLine(limit: 60)))" } ?? ""
+            throw AWSClientError.decoding(
+                service: call.service.name, operation: call.operation,
+                detail: "expected a \(expected) document, got <\(root.name.printableLine(limit: 60))>\(type)")
+        }
+        return root
     }
 
     /// Calls an awsQuery operation (STS) with form parameters.
@@ -237,9 +251,11 @@ struct EndpointURL {
     var basePath: String
 
     init(_ url: String) {
-        let schemeEnd = url.firstRange(of: "://")!
-        scheme = String(url[..<schemeEnd.lowerBound])
-        let rest = url[schemeEnd.upperBound...]
+        // The configuration checked the endpoint is scheme://host[:port][/path].
+        let colon = url.firstIndex(of: ":")!
+        precondition(url[colon...].hasPrefix("://"), "an endpoint without a scheme")
+        scheme = String(url[..<colon])
+        let rest = url[url.index(colon, offsetBy: 3)...]
         if let slash = rest.firstIndex(of: "/") {
             hostHeader = String(rest[..<slash])
             let path = String(rest[slash...])

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import HTTPTransport
+import KMeshSupport
 
 /// An error answer from an AWS service, with everything needed to act on it or report it.
 public struct AWSServiceError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -68,16 +69,12 @@ public struct AWSServiceError: Error, Sendable, CustomStringConvertible, Equatab
 
     public var description: String {
         var s = "\(service) \(operation) failed: \(code) (HTTP \(status))"
-        if !message.isEmpty { s += ": \(Self.oneLine(message))" }
+        if !message.isEmpty { s += ": \(message.printableLine())" }
         if let hint { s += "; \(hint)" }
         if let requestId { s += " [request id \(requestId)]" }
         return s
     }
 
-    static func oneLine(_ s: String) -> String {
-        let flat = s.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
-        return flat.count > 400 ? String(flat.prefix(400)) + "..." : flat
-    }
 }
 
 /// Failures of the AWS layer that are not a service's error answer.

@@ -51,11 +51,20 @@ public struct ECSFailure: Sendable, Decodable, Equatable {
     public var arn: String?
     public var reason: String?
     public var detail: String?
+    public init(arn: String?, reason: String?, detail: String? = nil) {
+        self.arn = arn
+        self.reason = reason
+        self.detail = detail
+    }
 }
 
 public struct DescribeTasksResult: Sendable, Equatable {
     public var tasks: [ECSTask]
     public var failures: [ECSFailure]
+    public init(tasks: [ECSTask], failures: [ECSFailure]) {
+        self.tasks = tasks
+        self.failures = failures
+    }
 }
 
 /// The ECS operations the reconcilers use.
@@ -65,12 +74,19 @@ public protocol ECSAPI: Sendable {
     /// Every task ARN of `cluster` with the given desired status (ECS's default is RUNNING, which
     /// includes tasks still PROVISIONING or PENDING), following `nextToken`.
     func listTasks(cluster: String, desiredStatus: String) async throws -> [String]
-    /// At most 100 ARNs per call, always with `cluster` and tags included.
+    /// The tasks named (at most `describeTasksLimit` per call), always with `cluster` (without it
+    /// ECS answers MISSING) and with tags included; ARNs ECS does not know come back in `failures`.
     func describeTasks(cluster: String, taskArns: [String]) async throws -> DescribeTasksResult
+    /// The most ARNs one DescribeTasks call takes.
+    var describeTasksLimit: Int { get }
+}
+
+extension ECSAPI {
+    /// ECS's limit: 100 tasks per DescribeTasks call.
+    public var describeTasksLimit: Int { 100 }
 }
 
 public struct LiveECS: ECSAPI {
-    public static let describeBatchSize = 100
     let client: AWSClient
     public init(client: AWSClient) { self.client = client }
 
@@ -127,7 +143,7 @@ public struct LiveECS: ECSAPI {
     }
 
     public func describeTasks(cluster: String, taskArns: [String]) async throws -> DescribeTasksResult {
-        precondition(taskArns.count <= Self.describeBatchSize, "DescribeTasks takes at most 100 tasks")
+        precondition(taskArns.count <= describeTasksLimit, "DescribeTasks takes at most 100 tasks")
         guard !taskArns.isEmpty else { return DescribeTasksResult(tasks: [], failures: []) }
         let out = try await client.json(
             .ecs, "DescribeTasks", DescribeTasksInput(cluster: cluster, tasks: taskArns),

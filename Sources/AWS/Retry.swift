@@ -1,4 +1,4 @@
-import Synchronization
+import KMeshSupport
 
 /// botocore's "standard" retry mode: throttling and transient errors are retried with full-jitter
 /// exponential backoff, `rand(0,1) * min(base * 2^(attempt-1), maxBackoff)`, within a retry quota
@@ -22,11 +22,11 @@ public struct RetryConfiguration: Sendable {
 final class RetryQuota: Sendable {
     static let retryCost = 5, timeoutCost = 10, successRefund = 1
     private let capacity: Int
-    private let available: Mutex<Int>
+    private let available: Locked<Int>
 
     init(capacity: Int) {
         self.capacity = capacity
-        available = Mutex(capacity)
+        available = Locked(capacity)
     }
 
     func acquire(timeout: Bool) -> Int? {
@@ -45,19 +45,47 @@ final class RetryQuota: Sendable {
     var level: Int { available.withLock { $0 } }
 }
 
-/// Spaces requests evenly at `perSecond` (Route 53 allows 5 requests per second per account).
+/// A sliding one-second window: at most `limit` grants in any window of `window`. Pure: it is
+/// given the time and says when a request may go, so it is tested without a clock. Grants are
+/// reserved in order, and a request waits only while the window is full (the limiter never idles).
+public struct RateWindow: Sendable {
+    public let limit: Int
+    public let window: Duration
+    /// The last `limit` grants, oldest first (some may lie in the future: reserved, not yet sent).
+    private var grants: [ContinuousClock.Instant] = []
+
+    public init(limit: Int, window: Duration = .seconds(1)) {
+        precondition(limit >= 1, "a rate window admits at least one request")
+        self.limit = limit
+        self.window = window
+    }
+
+    /// Reserves the earliest instant at or after `now` at which one more request keeps every window
+    /// within the limit, and returns it.
+    public mutating func reserve(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        var slot = max(now, grants.last ?? now)
+        if grants.count >= limit { slot = max(slot, grants[grants.count - limit] + window) }
+        grants.append(slot)
+        if grants.count > limit { grants.removeFirst(grants.count - limit) }
+        return slot
+    }
+}
+
+/// Holds every request of one service to `perSecond` in any one-second window (Route 53 allows 5
+/// requests per second per account). Called before every attempt, so retries count too. The window
+/// is a second plus a small guard: AWS counts arrivals, and transit jitter can bring two requests
+/// sent exactly a second apart closer than that.
 actor RateLimiter {
-    private let interval: Duration
-    private var next = ContinuousClock.now
+    static let guardTime: Duration = .milliseconds(50)
+    private var window: RateWindow
 
     init(perSecond: Double) {
-        interval = .nanoseconds(Int64(1_000_000_000 / max(perSecond, 0.001)))
+        window = RateWindow(limit: max(1, Int(perSecond.rounded(.down))), window: .seconds(1) + Self.guardTime)
     }
 
     func acquire() async {
         let now = ContinuousClock.now
-        let slot = max(now, next)
-        next = slot + interval
+        let slot = window.reserve(at: now)
         if slot > now { try? await Task.sleep(until: slot, clock: .continuous) }
     }
 }

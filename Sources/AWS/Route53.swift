@@ -7,6 +7,12 @@ public struct HostedZone: Sendable, Equatable {
     public var name: String
     public var isPrivate: Bool
     public var recordCount: Int?
+    public init(id: String, name: String, isPrivate: Bool, recordCount: Int? = nil) {
+        self.id = id
+        self.name = name
+        self.isPrivate = isPrivate
+        self.recordCount = recordCount
+    }
 }
 
 public struct ResourceRecordSet: Sendable, Equatable, Hashable {
@@ -42,16 +48,47 @@ public struct RecordChange: Sendable, Equatable, Hashable {
 public struct ChangeInfo: Sendable, Equatable {
     public var id: String
     public var status: String
+    public init(id: String, status: String) {
+        self.id = id
+        self.status = status
+    }
 }
 
 /// The Route 53 operations the DNS reconciler uses.
 public protocol Route53API: Sendable {
+    /// The zone by id (bare or `/hostedzone/..`), with whether it is private; `NoSuchHostedZone`
+    /// when there is none. Zones are never looked up by name.
     func getHostedZone(id: String) async throws -> HostedZone
-    /// Every record set of the zone, following NextRecordName/Type/Identifier while IsTruncated.
+    /// Every record set of the zone, `pageSize` (at most 300) a request, following
+    /// NextRecordName/Type/Identifier while IsTruncated. Names come back as Route 53 stores them.
     func listResourceRecordSets(zoneId: String, pageSize: Int) async throws -> [ResourceRecordSet]
-    /// One atomic batch.
+    /// One atomic batch: every change applies, or none (`InvalidChangeBatch`). A batch holds at
+    /// most `changeBatchLimits` (UPSERT counting twice).
     func changeResourceRecordSets(zoneId: String, comment: String?, changes: [RecordChange]) async throws -> ChangeInfo
+    /// A change's status (PENDING, then INSYNC).
     func getChange(id: String) async throws -> ChangeInfo
+    /// What one ChangeResourceRecordSets request may hold.
+    var changeBatchLimits: ChangeBatchLimits { get }
+}
+
+/// Route 53's per-request limits on a change batch.
+public struct ChangeBatchLimits: Sendable, Equatable {
+    /// ResourceRecord elements, UPSERT counting twice.
+    public var resourceRecords: Int
+    /// Characters of every Value, UPSERT counting twice.
+    public var valueCharacters: Int
+    /// Record sets per ListResourceRecordSets page.
+    public var listPageSize: Int
+    public init(resourceRecords: Int = 1000, valueCharacters: Int = 32_000, listPageSize: Int = 300) {
+        self.resourceRecords = resourceRecords
+        self.valueCharacters = valueCharacters
+        self.listPageSize = listPageSize
+    }
+}
+
+extension Route53API {
+    /// Route 53's documented limits.
+    public var changeBatchLimits: ChangeBatchLimits { ChangeBatchLimits() }
 }
 
 public struct LiveRoute53: Route53API {
@@ -90,17 +127,30 @@ public struct LiveRoute53: Route53API {
             }
             call.query = query
             let xml = try await client.xml(call)
-            for set in xml.child("ResourceRecordSets")?.children("ResourceRecordSet") ?? [] {
+            // A page read wrongly is a partial read, and a partial read must never look whole (the
+            // DNS reconciler deletes what it does not see): every malformed part is an error.
+            func malformed(_ detail: String) -> AWSClientError {
+                .decoding(service: "Route 53", operation: "ListResourceRecordSets", detail: detail)
+            }
+            guard let sets = xml.child("ResourceRecordSets"), let truncated = xml.value("IsTruncated") else {
+                throw malformed("no ResourceRecordSets or IsTruncated element")
+            }
+            for set in sets.children("ResourceRecordSet") {
+                guard let name = set.value("Name"), let type = set.value("Type") else {
+                    throw malformed("a ResourceRecordSet without Name or Type")
+                }
                 records.append(
                     ResourceRecordSet(
-                        name: set.value("Name") ?? "", type: set.value("Type") ?? "", setIdentifier: set.value("SetIdentifier"),
+                        name: name, type: type, setIdentifier: set.value("SetIdentifier"),
                         ttl: set.value("TTL").flatMap { Int($0) },
                         values: set.child("ResourceRecords")?.children("ResourceRecord").compactMap { $0.value("Value") } ?? []))
             }
-            if xml.value("IsTruncated") == "true", let name = xml.value("NextRecordName") {
+            switch truncated {
+            case "true":
+                guard let name = xml.value("NextRecordName") else { throw malformed("IsTruncated is true without NextRecordName") }
                 next = (name, xml.value("NextRecordType"), xml.value("NextRecordIdentifier"))
-            } else {
-                next = nil
+            case "false": next = nil
+            default: throw malformed("IsTruncated is \"\(truncated.printableLine(limit: 20))\"")
             }
         } while next != nil
         return records

@@ -8,17 +8,36 @@ public struct SecretValue: Sendable, Equatable {
     public var versionId: String
     public var secretString: Secret?
     public var versionStages: [String]
+    /// When the version was created (GetSecretValue's CreatedDate).
+    public var createdDate: Date?
+    public init(arn: String, name: String, versionId: String, secretString: Secret?, versionStages: [String], createdDate: Date? = nil) {
+        self.arn = arn
+        self.name = name
+        self.versionId = versionId
+        self.secretString = secretString
+        self.versionStages = versionStages
+        self.createdDate = createdDate
+    }
 }
 
 public struct SecretValueError: Sendable, Equatable {
     public var secretId: String
     public var errorCode: String
     public var message: String
+    public init(secretId: String, errorCode: String, message: String) {
+        self.secretId = secretId
+        self.errorCode = errorCode
+        self.message = message
+    }
 }
 
 public struct BatchSecretValues: Sendable, Equatable {
     public var values: [SecretValue]
     public var errors: [SecretValueError]
+    public init(values: [SecretValue], errors: [SecretValueError]) {
+        self.values = values
+        self.errors = errors
+    }
 }
 
 public struct SecretDescription: Sendable, Equatable {
@@ -26,6 +45,11 @@ public struct SecretDescription: Sendable, Equatable {
     public var name: String
     /// Version id -> staging labels (AWSCURRENT, AWSPENDING, AWSPREVIOUS, ...).
     public var versionIdsToStages: [String: [String]]
+    public init(arn: String, name: String, versionIdsToStages: [String: [String]]) {
+        self.arn = arn
+        self.name = name
+        self.versionIdsToStages = versionIdsToStages
+    }
     public var currentVersionId: String? { versionIdsToStages.first { $0.value.contains("AWSCURRENT") }?.key }
 }
 
@@ -34,23 +58,42 @@ public struct PutSecretValueResult: Sendable, Equatable {
     public var name: String
     public var versionId: String
     public var versionStages: [String]
+    public init(arn: String, name: String, versionId: String, versionStages: [String]) {
+        self.arn = arn
+        self.name = name
+        self.versionId = versionId
+        self.versionStages = versionStages
+    }
 }
 
 /// The Secrets Manager operations the reconcilers use. They never create or delete secrets.
 public protocol SecretsManagerAPI: Sendable {
+    /// One version of the secret: `versionId`, else `versionStage`, else AWSCURRENT. A missing
+    /// secret and a secret without that version both throw `ResourceNotFoundException`.
     func getSecretValue(id: String, versionStage: String?, versionId: String?) async throws -> SecretValue
-    /// At most 20 ids per call; per-secret failures come back in `errors`, not as a throw.
+    /// The AWSCURRENT values of at most `batchGetSecretValueLimit` secrets; per-secret failures
+    /// come back in `errors`, not as a throw. Needs `secretsmanager:BatchGetSecretValue` on `*`.
     func batchGetSecretValue(ids: [String]) async throws -> BatchSecretValues
-    /// `clientRequestToken` (32 to 64 characters) becomes the version id; repeating a token with
-    /// the same value is a no-op, with another value an error.
+    /// A new version. `clientRequestToken` (32 to 64 characters) becomes its id: repeating a token
+    /// with the same value is a no-op, with another value `ResourceExistsException`. Without
+    /// `versionStages` the version becomes AWSCURRENT (and the old one AWSPREVIOUS).
     func putSecretValue(id: String, clientRequestToken: String, secretString: Secret, versionStages: [String]?) async throws
         -> PutSecretValueResult
+    /// The secret's ARN, name and which versions hold which stages; no value is read.
     func describeSecret(id: String) async throws -> SecretDescription
+    /// Moves `stage` to `moveToVersionId` (removing it from `removeFromVersionId`, which must be
+    /// the version holding it), or only removes it when `moveToVersionId` is nil.
     func updateSecretVersionStage(id: String, stage: String, moveToVersionId: String?, removeFromVersionId: String?) async throws
+    /// The most ids one BatchGetSecretValue call takes.
+    var batchGetSecretValueLimit: Int { get }
+}
+
+extension SecretsManagerAPI {
+    /// Secrets Manager's limit: 20 ids per BatchGetSecretValue call.
+    public var batchGetSecretValueLimit: Int { 20 }
 }
 
 public struct LiveSecretsManager: SecretsManagerAPI {
-    public static let batchSize = 20
     let client: AWSClient
     public init(client: AWSClient) { self.client = client }
 
@@ -60,10 +103,11 @@ public struct LiveSecretsManager: SecretsManagerAPI {
         var VersionId: String?
         var SecretString: String?
         var VersionStages: [String]?
+        var CreatedDate: Double?
         var model: SecretValue {
             SecretValue(
                 arn: ARN ?? "", name: Name ?? "", versionId: VersionId ?? "", secretString: SecretString.map(Secret.init),
-                versionStages: VersionStages ?? [])
+                versionStages: VersionStages ?? [], createdDate: CreatedDate.map { Date(timeIntervalSince1970: $0) })
         }
     }
 
@@ -96,7 +140,7 @@ public struct LiveSecretsManager: SecretsManagerAPI {
     }
 
     public func batchGetSecretValue(ids: [String]) async throws -> BatchSecretValues {
-        precondition(ids.count <= Self.batchSize, "BatchGetSecretValue takes at most 20 ids")
+        precondition(ids.count <= batchGetSecretValueLimit, "BatchGetSecretValue takes at most 20 ids")
         var result = BatchSecretValues(values: [], errors: [])
         var token: String?
         repeat {

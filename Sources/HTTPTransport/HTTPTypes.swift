@@ -86,6 +86,8 @@ public protocol HTTPClient: Sendable {
 public struct TransportError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable {
         case resolve, connect, tls, timeout, connectionLost, responseTooLarge, invalidRequest, other
+        /// The calling task was cancelled (a Lambda invocation's deadline): the transfer was stopped.
+        case cancelled
     }
 
     public var kind: Kind
@@ -102,7 +104,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible, Equatabl
     }
 
     /// Whether sending the same request again may work (everything but a malformed request).
-    public var isTransient: Bool { kind != .invalidRequest && kind != .responseTooLarge }
+    public var isTransient: Bool { kind != .invalidRequest && kind != .responseTooLarge && kind != .cancelled }
 
     public var description: String {
         let what: String
@@ -115,6 +117,7 @@ public struct TransportError: Error, Sendable, CustomStringConvertible, Equatabl
         case .responseTooLarge: what = "the response was larger than allowed"
         case .invalidRequest: what = "invalid request"
         case .other: what = "transfer failed"
+        case .cancelled: what = "cancelled before it completed"
         }
         let tail = detail.isEmpty ? "" : " (\(detail))"
         return "\(method) \(url): \(what)\(tail)"

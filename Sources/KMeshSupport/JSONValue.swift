@@ -10,20 +10,23 @@ public enum JSONValue: Sendable, Hashable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// Inside a Codable document (a Kuma item's `spec`): the type is found by trying each in turn,
+    /// and every wrong try costs a thrown error, so the likeliest come first (most values are
+    /// strings, then numbers). A whole document is read faster by `JSONValue.parse`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
-        } else if let b = try? c.decode(Bool.self) {
-            self = .bool(b)
-        } else if let n = try? c.decode(Double.self) {
-            self = .number(n)
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
-        } else if let a = try? c.decode([JSONValue].self) {
-            self = .array(a)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let o = try? c.decode([String: JSONValue].self) {
+            self = .object(o)
         } else {
-            self = .object(try c.decode([String: JSONValue].self))
+            self = .array(try c.decode([JSONValue].self))
         }
     }
 
@@ -53,8 +56,18 @@ public enum JSON {
         return try e.encode(value)
     }
 
+    /// JSONDecoder, behind one guard: FoundationEssentials (Swift 6.3) traps, instead of throwing,
+    /// on a document whose 513th nested array opens at its very last byte (its depth error points
+    /// past the end), so a peer could stop the process with 513 `[`. A document that ends with an
+    /// open bracket is never valid JSON: it is refused here as JSONDecoder refuses the others.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        try JSONDecoder().decode(type, from: data)
+        if let last = data.last(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }),
+            last == UInt8(ascii: "[") || last == UInt8(ascii: "{")
+        {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "The given data was not valid JSON: it ends inside an open array or object."))
+        }
+        return try JSONDecoder().decode(type, from: data)
     }
 
     /// A JSON string literal for `s`, quotes included. For hand-built lines such as log records.

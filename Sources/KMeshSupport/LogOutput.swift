@@ -1,6 +1,5 @@
 import FoundationEssentials
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -12,15 +11,16 @@ import Synchronization
 /// rejects the global `stderr` stream, and one write per line keeps concurrent lines whole.
 public final class LogSink: Sendable {
     public static let standardError = LogSink(fileDescriptor: 2)
-    let fd: Int32
-    private let lock = Mutex(())
+    /// The descriptor, behind the lock that keeps lines whole. (A `Locked(())` would do, but
+    /// ThreadSanitizer reports the modify access of a zero-sized value as a race.)
+    private let fd: Locked<Int32>
 
-    public init(fileDescriptor: Int32) { fd = fileDescriptor }
+    public init(fileDescriptor: Int32) { fd = Locked(fileDescriptor) }
 
     public func write(line: String) {
         var bytes = Array(line.utf8)
         bytes.append(10)
-        lock.withLock { _ in
+        fd.withLock { fd in
             var offset = 0
             while offset < bytes.count {
                 let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -83,8 +83,9 @@ public struct LineLogHandler: LogHandler {
             for k in keys { s += ",\(JSON.quote(k)):\(json(metadata[k]!))" }
             return s + "}"
         case .text:
-            var s = "\(UTCTime.iso8601(date, milliseconds: true)) \(level.rawValue.uppercased()) \(message)"
-            for k in keys { s += " \(k)=\(metadata[k]!)" }
+            // JSON escapes what it must; text keeps each line one line whatever a value holds.
+            var s = "\(UTCTime.iso8601(date, milliseconds: true)) \(level.rawValue.uppercased()) \(message.printableLine(limit: 4000))"
+            for k in keys { s += " \(k)=\("\(metadata[k]!)".printableLine(limit: 2000))" }
             return s
         }
     }

@@ -62,6 +62,8 @@ public enum UTCTime {
         i += 1
         guard let hour = number(2), expect(58), let minute = number(2), expect(58), let second = number(2) else { return nil }
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        // No February 30th: the day must exist in its month.
+        guard civil(fromDays: days(fromCivil: year, month, day)) == (year, month, day) else { return nil }
         var fraction = 0.0
         if i < b.count, b[i] == 46 {
             i += 1
@@ -95,7 +97,7 @@ public enum UTCTime {
     }
 
     // Howard Hinnant's days_from_civil / civil_from_days.
-    static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int64 {
+    public static func days(fromCivil y0: Int, _ m: Int, _ d: Int) -> Int64 {
         let y = Int64(m <= 2 ? y0 - 1 : y0)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -105,7 +107,7 @@ public enum UTCTime {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
+    public static func civil(fromDays z0: Int64) -> (Int, Int, Int) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097

@@ -34,8 +34,8 @@ public struct KumaTokenClaims: Sendable, Equatable {
         guard let headerData = Base64URL.decode(parts[0]), let payloadData = Base64URL.decode(parts[1]) else {
             throw DecodeError.notAJWT("a part is not base64url")
         }
-        guard let header = try? JSON.decode(JSONValue.self, from: headerData), header.objectValue != nil,
-            let payload = try? JSON.decode(JSONValue.self, from: payloadData), payload.objectValue != nil
+        guard let header = try? JSONValue.parse(headerData), header.objectValue != nil,
+            let payload = try? JSONValue.parse(payloadData), payload.objectValue != nil
         else {
             throw DecodeError.notAJWT("the header or payload is not a JSON object")
         }

@@ -4,6 +4,10 @@ import KMeshSupport
 public struct KumaUser: Sendable, Decodable, Equatable {
     public var name: String
     public var groups: [String]
+    public init(name: String, groups: [String]) {
+        self.name = name
+        self.groups = groups
+    }
 }
 
 /// Any listed Kuma resource (Mesh, MeshService, MeshExternalService, MeshMultiZoneService,
@@ -17,6 +21,16 @@ public struct KumaResource: Sendable, Decodable, Equatable {
     public var status: JSONValue?
 
     enum CodingKeys: String, CodingKey { case type, mesh, name, labels, spec, status }
+
+    public init(type: String, mesh: String?, name: String, labels: [String: String] = [:], spec: JSONValue? = nil, status: JSONValue? = nil)
+    {
+        self.type = type
+        self.mesh = mesh
+        self.name = name
+        self.labels = labels
+        self.spec = spec
+        self.status = status
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -78,11 +92,15 @@ public protocol KumaAPI: Sendable {
     func hostnameGenerators() async throws -> [KumaResource]
     /// PUT /global-secrets/{name} with `data` base64-encoded.
     func putGlobalSecret(name: String, data: Secret) async throws
+    /// GET /global-secrets/{name}: its data, decoded; nil when there is no such secret (404).
+    func globalSecret(name: String) async throws -> Secret?
 }
 
 /// Where the API token comes from: a fixed value, or a secret read again when the control plane
 /// rejects the current one.
 public protocol KumaTokenSource: Sendable {
+    /// The bearer token for the next request (nil: send none). May read it from where it is
+    /// kept; a failure to read is thrown and ends the call.
     func token() async throws -> Secret?
     /// The control plane answered 401 with the current token: the next `token()` reloads.
     func invalidate() async

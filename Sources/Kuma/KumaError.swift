@@ -40,11 +40,11 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
     public var hint: String? {
         switch status {
         case 401:
-            "the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret"
+            "the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and store it where this tool reads its API token"
         case 403:
             "the API token's user may not do this: it needs the mesh-system:admin group (or Kong Mesh's GENERATE_DATAPLANE_TOKEN access)"
         case 404 where isSigningKeyNotFound:
-            "the mesh does not exist in the control plane (or has no dataplane token signing key): check the kuma.io/mesh tag or --default-mesh"
+            "the mesh does not exist in the control plane (or has no dataplane token signing key): check the kuma.io/mesh tag or the default mesh"
         case 500...599: "the control plane failed: check its logs; the next pass retries"
         default: nil
         }
@@ -78,16 +78,20 @@ public struct KumaAPIError: Error, Sendable, CustomStringConvertible, Equatable 
                 response.status == 400 ? "Bad Request (the request body is not valid JSON)" : "HTTP \(response.status) with an empty body"
             return KumaAPIError(method: method, path: path, status: response.status, title: title)
         }
+        // Everything below is the peer's text: one printable line each, of bounded length.
         if let body = try? JSON.decode(Body.self, from: response.body), body.title != nil || body.detail != nil {
-            var fields = (body.invalid_parameters ?? []).map { Field(field: $0.field ?? "", reason: $0.reason ?? "") }
-            if fields.isEmpty { fields = (body.causes ?? []).map { Field(field: $0.field ?? "", reason: $0.message ?? "") } }
+            func field(_ name: String?, _ reason: String?) -> Field {
+                Field(field: (name ?? "").printableLine(limit: 100), reason: (reason ?? "").printableLine(limit: 200))
+            }
+            var fields = (body.invalid_parameters ?? []).prefix(20).map { field($0.field, $0.reason) }
+            if fields.isEmpty { fields = (body.causes ?? []).prefix(20).map { field($0.field, $0.message) } }
             return KumaAPIError(
-                method: method, path: path, status: response.status, title: body.title ?? "HTTP \(response.status)",
-                detail: body.detail ?? body.details ?? "", fields: fields)
+                method: method, path: path, status: response.status,
+                title: (body.title ?? "HTTP \(response.status)").printableLine(limit: 200),
+                detail: (body.detail ?? body.details ?? "").printableLine(), fields: fields)
         }
         // Plain-text answers: "415: Unsupported Media Type", "404 page not found", a proxy's HTML.
-        let text = response.bodyText.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
-        return KumaAPIError(method: method, path: path, status: response.status, title: String(text.prefix(200)))
+        return KumaAPIError(method: method, path: path, status: response.status, title: response.bodyText.printableLine(limit: 200))
     }
 }
 
@@ -100,7 +104,7 @@ public enum KumaClientError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let base, let e):
-            "the Kuma control plane at \(base) is unreachable: \(e); check --api-server-url and that the control plane is up"
+            "the Kuma control plane at \(base) is unreachable: \(e); check the API server URL and that the control plane is up"
         case .unexpectedResponse(let method, let path, let detail): "Kuma API \(method) \(path) returned an unexpected response: \(detail)"
         case .invalidBaseURL(let url): "Kuma API URL \"\(url)\" is not an http:// or https:// URL"
         }

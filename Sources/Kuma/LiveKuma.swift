@@ -8,8 +8,10 @@ public struct LiveKuma: KumaAPI {
     public struct Configuration: Sendable {
         /// `http(s)://host:port`, with or without a trailing slash.
         public var baseURL: String
-        public var pageSize = 100
-        /// Attempts for transport failures and 502/503/504 (the first included).
+        /// Items per list request: the API's maximum, so that a mesh of thousands of services is a few requests.
+        public var pageSize = 1000
+        /// Attempts for transport failures, 429 (a gateway's throttling) and 502/503/504 (the first
+        /// included). A 500 is the control plane's own failure: not retried here; the next pass retries.
         public var maxAttempts = 3
         public var retryBaseDelay: Duration = .milliseconds(200)
         public init(baseURL: String) { self.baseURL = baseURL }
@@ -75,6 +77,21 @@ public struct LiveKuma: KumaAPI {
         _ = try await send("PUT", "/global-secrets/\(Self.pathSegment(name))", body: body)
     }
 
+    struct GlobalSecretAnswer: Decodable { var data: String? }
+
+    public func globalSecret(name: String) async throws -> Secret? {
+        let path = "/global-secrets/\(Self.pathSegment(name))"
+        do {
+            let answer = try decode(GlobalSecretAnswer.self, try await send("GET", path), "GET", path)
+            guard let data = answer.data.flatMap({ Data(base64Encoded: $0) }) else {
+                throw KumaClientError.unexpectedResponse(method: "GET", path: path, detail: "the global secret's data is not base64")
+            }
+            return Secret(String(decoding: data, as: UTF8.self))
+        } catch let e as KumaAPIError where e.status == 404 {
+            return nil
+        }
+    }
+
     // MARK: plumbing
 
     struct Page: Decodable {
@@ -135,7 +152,7 @@ public struct LiveKuma: KumaAPI {
                 await tokens.invalidate()
                 continue
             }
-            if [502, 503, 504].contains(response.status), attempt < configuration.maxAttempts {
+            if [429, 502, 503, 504].contains(response.status), attempt < configuration.maxAttempts {
                 try await backoff(&attempt, method, path, "HTTP \(response.status)")
                 continue
             }
@@ -146,7 +163,11 @@ public struct LiveKuma: KumaAPI {
     func backoff(_ attempt: inout Int, _ method: String, _ path: String, _ reason: String) async throws {
         let delay = configuration.retryBaseDelay * (1 << (attempt - 1)) * Double.random(in: 0.5..<1)
         logger.debug(
-            "retrying Kuma API call", metadata: ["kuma-request": "\(method) \(path)", "attempt": "\(attempt)", "error": "\(reason)"])
+            "retrying Kuma API call",
+            metadata: [
+                "kuma-request": "\(method) \(path)", "attempt": "\(attempt)", "error": "\(reason)",
+                "retry-in-ms": "\(delay.wholeMilliseconds)",
+            ])
         try await Task.sleep(for: delay)
         attempt += 1
     }

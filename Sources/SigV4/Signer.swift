@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Hashing
 import KMeshSupport
 
 public struct SigV4Credentials: Sendable, Equatable {
@@ -101,11 +102,11 @@ public struct SigV4Signer: Sendable {
 
         let scope = "\(day)/\(region)/\(service)/aws4_request"
         let stringToSign = [
-            "AWS4-HMAC-SHA256", amzDate, scope, Digest.hex(Digest.sha256(Array(canonicalRequest.utf8))),
+            "AWS4-HMAC-SHA256", amzDate, scope, Digest.hex(Digest.sha256(canonicalRequest.utf8)),
         ].joined(separator: "\n")
 
         let key = signingKey ?? Self.signingKey(secret: credentials.secretAccessKey, day: day, region: region, service: service)
-        let signature = Digest.hex(Digest.hmacSHA256(key: key, Array(stringToSign.utf8)))
+        let signature = Digest.hex(Digest.hmacSHA256(key: key, stringToSign.utf8))
 
         added.append(
             (
@@ -122,15 +123,37 @@ public struct SigV4Signer: Sendable {
 
     /// HMAC chain "AWS4"+secret -> day -> region -> service -> "aws4_request". Valid for one UTC day.
     public static func signingKey(secret: Secret, day: String, region: String, service: String) -> [UInt8] {
-        var key = Digest.hmacSHA256(key: Array(("AWS4" + secret.value).utf8), Array(day.utf8))
-        key = Digest.hmacSHA256(key: key, Array(region.utf8))
-        key = Digest.hmacSHA256(key: key, Array(service.utf8))
-        return Digest.hmacSHA256(key: key, Array("aws4_request".utf8))
+        var key = Digest.hmacSHA256(key: Array(("AWS4" + secret.value).utf8), day.utf8)
+        key = Digest.hmacSHA256(key: key, region.utf8)
+        key = Digest.hmacSHA256(key: key, service.utf8)
+        return Digest.hmacSHA256(key: key, "aws4_request".utf8)
     }
 
     /// `20150830T123600Z`.
     public static func amzDate(_ date: Date) -> String {
-        String(UTCTime.iso8601(date).filter { $0 != "-" && $0 != ":" })
+        let f = UTCTime.fields(date)
+        guard (0...9999).contains(f.year) else { return String(UTCTime.iso8601(date).filter { $0 != "-" && $0 != ":" }) }
+        return String(unsafeUninitializedCapacity: 16) { out in
+            var i = 0
+            func put(_ value: Int, _ width: Int) {
+                var v = value
+                for k in stride(from: width - 1, through: 0, by: -1) {
+                    out[i + k] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+                i += width
+            }
+            put(f.year, 4)
+            put(f.month, 2)
+            put(f.day, 2)
+            out[i] = UInt8(ascii: "T")
+            i += 1
+            put(f.hour, 2)
+            put(f.minute, 2)
+            put(f.second, 2)
+            out[i] = UInt8(ascii: "Z")
+            return i + 1
+        }
     }
 
     func canonicalURI(_ path: String) -> String {
@@ -172,8 +195,8 @@ public struct SigV4Signer: Sendable {
         }
         pairs.sort { a, b in
             a.0 == b.0
-                ? Array(a.1.utf8).lexicographicallyPrecedes(Array(b.1.utf8))
-                : Array(a.0.utf8).lexicographicallyPrecedes(Array(b.0.utf8))
+                ? a.1.utf8.lexicographicallyPrecedes(b.1.utf8)
+                : a.0.utf8.lexicographicallyPrecedes(b.0.utf8)
         }
         return pairs.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
     }
@@ -187,7 +210,7 @@ public struct SigV4Signer: Sendable {
             if unsignedHeaders.contains(key) { continue }
             merged[key, default: []].append(collapse(value))
         }
-        let names = merged.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let names = merged.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let lines = names.map { "\($0):\(merged[$0]!.joined(separator: ","))\n" }.joined()
         return (lines, names.joined(separator: ";"))
     }

@@ -1,11 +1,10 @@
 import KMeshSupport
-import Synchronization
 
 /// Signing keys keyed by (access key, day, region, service). A key is valid for one UTC day, so
 /// computing it once per day saves four HMACs on every request.
 public final class SigningKeyCache: Sendable {
     private struct Key: Hashable { let accessKeyId: String, day: String, region: String, service: String }
-    private let entries = Mutex<[Key: [UInt8]]>([:])
+    private let entries = Locked<[Key: [UInt8]]>([:])
 
     public init() {}
 

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTransport
+import KMeshSupport
 import Testing
 
 @testable import AWS
@@ -53,5 +54,25 @@ struct ErrorDecodingTests {
                 == "Secrets Manager PutSecretValue failed: AccessDeniedException (HTTP 400): User arn:aws:iam::1:user/x is not authorized to perform this; the IAM policy of the caller does not allow secretsmanager:PutSecretValue [request id r-9]"
         )
         #expect(!e.isRetryable)
+    }
+
+    /// Found by FuzzAWSError (Tests/Fuzz/Corpus/FuzzAWSError/regression-newline-in-code): a newline
+    /// in the error code itself split the error line in two.
+    @Test func thePeersTextCannotSplitTheLineOrReachTheTerminal() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fuzz/Corpus/FuzzAWSError/regression-newline-in-code")
+        let found = AWSClient.decodeError(
+            AWSClient.Call(service: .route53, operation: "Op"), HTTPResponse(status: 404, headers: [:], body: try Data(contentsOf: url)))
+        #expect(found.code == "NoSuchH e")
+        #expect(!found.description.contains("\n") && !found.description.contains("\0"))
+        let hostile = decode(
+            .ecs, 400, #"{"__type":"Throttling\r\nException","message":"a\u001b[2Jb\u2028c\u202ed\te"}"#,
+            headers: ["x-amzn-RequestId": "id\u{85}1"])
+        #expect(hostile.code == "Throttling Exception")
+        #expect(hostile.message == "a [2Jb c d e")
+        #expect(hostile.requestId == "id 1")
+        #expect(hostile.description.isPrintableLine)
+        let long = decode(.ecs, 400, "{\"__type\":\"\(String(repeating: "X", count: 5000))\"}")
+        #expect(long.code.count == 103 && long.code.hasSuffix("..."))
     }
 }

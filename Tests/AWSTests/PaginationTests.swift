@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTransport
 import KMeshSupport
-import Synchronization
 import TestSupport
 import Testing
 
@@ -11,9 +10,9 @@ import Testing
 /// in-memory HTTP peer: the logic under test is only "send the token back until there is none".
 struct PaginationTests {
     final class ScriptedHTTP: HTTPClient {
-        let pages: Mutex<[String]>
-        let seen = Mutex<[String]>([])
-        init(_ pages: [String]) { self.pages = Mutex(pages) }
+        let pages: Locked<[String]>
+        let seen = Locked<[String]>([])
+        init(_ pages: [String]) { self.pages = Locked(pages) }
         func send(_ request: HTTPRequest) async throws -> HTTPResponse {
             seen.withLock { $0.append(String(decoding: request.body, as: UTF8.self)) }
             let body = pages.withLock { $0.isEmpty ? "{}" : $0.removeFirst() }

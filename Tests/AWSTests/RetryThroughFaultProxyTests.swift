@@ -53,6 +53,25 @@ import Testing
         #expect(try await proxy.total("Route53.ChangeResourceRecordSets") == 3)
     }
 
+    /// A list read wrongly must never look like a short list (the DNS reconciler would delete
+    /// what it did not see): a proxy's HTML page, garbage and a cut body are errors naming the call.
+    @Test(arguments: ["content-type", "garbage", "truncated", "huge"])
+    func aSpoiledRecordListIsAnErrorNotAnEmptyList(_ fault: String) async throws {
+        let (proxy, moto) = try await setUp()
+        let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin)
+        let zoneName = "spoiled-\(UUID().uuidString.prefix(6).lowercased()).mesh.local"
+        let zone = try await AWSSeeder(client: client).createHostedZone(zoneName)
+        let route53 = LiveRoute53(client: client)
+        #expect(try await route53.listResourceRecordSets(zoneId: zone).count == 2)  // SOA and NS
+        try await proxy.inject(fault, operation: "Route53.ListResourceRecordSets", count: -1)
+        let error = await #expect(throws: (any Error).self) { try await route53.listResourceRecordSets(zoneId: zone) }
+        let line = error.map { "\($0)" } ?? ""
+        #expect(line.contains("ListResourceRecordSets"), "\(line)")
+        if fault == "content-type" {
+            #expect(line.contains("expected a ListResourceRecordSetsResponse document, got <html> (text/html)"), "\(line)")
+        }
+    }
+
     @Test func accessDeniedIsNotRetried() async throws {
         let (proxy, moto) = try await setUp()
         // A real AccessDenied from moto's IAM check (the limited user may only list clusters).
@@ -112,16 +131,41 @@ import Testing
         #expect(error?.description.contains("the credentials have expired") == true)
     }
 
-    @Test func clientSideRateLimitSpacesRequests() async throws {
+    @Test func clientSideRateLimitHoldsEverySecondToTheLimitWithoutIdling() async throws {
         let (proxy, moto) = try await setUp()
-        let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin, rateLimits: ["ECS": 10])
+        let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin, rateLimits: ["ECS": 3])
         let start = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<6 { group.addTask { _ = try await LiveECS(client: client).listClusters() } }
+            for _ in 0..<7 { group.addTask { _ = try await LiveECS(client: client).listClusters() } }
             try await group.waitForAll()
         }
-        // Six requests at 10/s cannot all be sent in under half a second, however fast the machine.
-        #expect(ContinuousClock.now - start >= .milliseconds(500))
-        #expect(try await proxy.total("ECS.ListClusters") == 6)
+        // Seven requests at 3 in any second: the seventh cannot go before two full windows.
+        #expect(ContinuousClock.now - start >= .seconds(2))
+        let arrivals = try #require(try await proxy.arrivals()["ECS.ListClusters"]).sorted()
+        #expect(arrivals.count == 7)
+        let busiest = arrivals.indices.map { i in arrivals[i...].prefix { $0 < arrivals[i] + 1.0 }.count }.max() ?? 0
+        #expect(busiest <= 3, "\(busiest) requests within one second")
+        #expect(arrivals[2] - arrivals[0] < 0.5, "the first three go at once: the limiter waits only when the window is full")
+    }
+}
+
+/// The sliding-window limiter: at most `limit` grants in any window, and no wait while the window
+/// has room (it never idles).
+struct RateWindowTests {
+    @Test func aBurstGoesAtOnceAndTheRestWaitsOnlyForTheWindow() {
+        var w = RateWindow(limit: 5)
+        let t0 = ContinuousClock.now
+        let slots = (0..<12).map { _ in w.reserve(at: t0) }
+        #expect(slots.prefix(5).allSatisfy { $0 == t0 }, "five go at once: no spacing while the window has room")
+        #expect(slots[5..<10].allSatisfy { $0 == t0 + .seconds(1) } && slots[10..<12].allSatisfy { $0 == t0 + .seconds(2) })
+        for i in 0..<slots.count where i >= 5 { #expect(slots[i] - slots[i - 5] >= .seconds(1)) }
+    }
+
+    @Test func aRequestAfterAQuietSpellDoesNotWait() {
+        var w = RateWindow(limit: 5)
+        let t0 = ContinuousClock.now
+        for _ in 0..<5 { _ = w.reserve(at: t0) }
+        #expect(w.reserve(at: t0 + .milliseconds(1500)) == t0 + .milliseconds(1500))
+        #expect(w.reserve(at: t0 + .milliseconds(1600)) == t0 + .milliseconds(1600), "the window holds one grant")
     }
 }

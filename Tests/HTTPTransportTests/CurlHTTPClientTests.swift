@@ -14,7 +14,7 @@ import Testing
 
     func client(
         _ tls: TLSConfiguration = TLSConfiguration(caBundlePath: nil), requestTimeout: Duration = .seconds(10),
-        maxBytes: Int = 32 << 20
+        maxBytes: Int = 16 << 20
     ) -> CurlHTTPClient {
         var c = CurlHTTPClient.Configuration(tls: tls)
         c.requestTimeout = requestTimeout
@@ -116,6 +116,30 @@ import Testing
         #expect(ok.status == 200)
     }
 
+    @Test func cancellingTheTaskStopsTheTransferAtOnce() async throws {
+        let peer = try await Self.plain.get()
+        let http = client(requestTimeout: .seconds(60))
+        let started = ContinuousClock.now
+        // The server answers after 30 s: a cancelled error well before that proves the transfer was
+        // stopped, however long a loaded machine takes to schedule the cancel and the wake-up.
+        let task = Task { try await http.send(HTTPRequest(method: "GET", url: peer.baseURL + "/delay?ms=30000")) }
+        try await Task.sleep(for: .milliseconds(300))
+        task.cancel()
+        let error = await #expect(throws: TransportError.self) { try await task.value }
+        #expect(error?.kind == .cancelled && error?.isTransient == false)
+        #expect(ContinuousClock.now - started < .seconds(20), "the transfer ran on after the cancel")
+        // A task cancelled before its request is sent never sends it; the client goes on working.
+        let before = try await connections(http, peer)
+        let early = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await http.send(HTTPRequest(method: "GET", url: peer.baseURL + "/echo"))
+        }
+        let earlyError = await #expect(throws: TransportError.self) { try await early.value }
+        #expect(earlyError?.kind == .cancelled)
+        #expect(try await http.send(HTTPRequest(method: "GET", url: peer.baseURL + "/echo")).status == 200)
+        #expect(try await connections(http, peer) <= before + 1)
+    }
+
     @Test func droppedConnectionIsConnectionLost() async throws {
         let peer = try await Self.plain.get()
         let error = await #expect(throws: TransportError.self) {
@@ -131,6 +155,13 @@ import Testing
             try await client(maxBytes: 1000).send(HTTPRequest(method: "GET", url: peer.baseURL + "/big?bytes=5000"))
         }
         #expect(error?.kind == .responseTooLarge)
+        // Without a Content-Length the limit is met while reading.
+        let chunked = await #expect(throws: TransportError.self) {
+            try await client(maxBytes: 1000).send(HTTPRequest(method: "GET", url: peer.baseURL + "/big?bytes=5000&chunked=1"))
+        }
+        #expect(chunked?.kind == .responseTooLarge)
+        let fits = try await client(maxBytes: 5000).send(HTTPRequest(method: "GET", url: peer.baseURL + "/big?bytes=5000&chunked=1"))
+        #expect(fits.body.count == 5000)
     }
 
     @Test func malformedRequestsAreRejectedBeforeSending() async throws {

@@ -79,4 +79,37 @@ struct ValueTests {
         #expect(line == #"{"ts":"1970-01-01T00:00:00.000Z","level":"info","msg":"pass \"done\"\n","a-key":["x"],"b-key":"2"}"#)
         #expect(try JSONSerialization.jsonObject(with: Data(line.utf8)) is [String: Any])
     }
+
+    @Test func textLogLinesStayOneLineWhateverAValueHolds() {
+        let line = LineLogHandler.render(
+            format: .text, level: .error, message: "call failed\nforged line",
+            metadata: ["error": "a\r\nb\u{1B}[2J"], date: Date(timeIntervalSince1970: 0))
+        #expect(line == "1970-01-01T00:00:00.000Z ERROR call failed forged line error=a b [2J")
+    }
+}
+
+struct PrintableLineTests {
+    @Test(arguments: [
+        ("plain text", "plain text"),
+        ("  two\n\nlines\r\n ", "two lines"),
+        ("tab\there", "tab here"),
+        ("esc\u{1B}[31mred", "esc [31mred"),
+        ("nel\u{85}ls\u{2028}ps\u{2029}end", "nel ls ps end"),
+        ("bidi\u{202E}txet\u{2066}x\u{2069}", "bidi txet x"),
+        ("nul\u{0}del\u{7F}", "nul del"),
+        ("caf\u{E9} \u{1F600} ok", "caf\u{E9} \u{1F600} ok"),
+        ("", ""),
+        ("\n\r\t", ""),
+    ])
+    func controlsBecomeOneSpace(_ input: String, _ expected: String) {
+        #expect(input.printableLine() == expected)
+        #expect(input.printableLine().isPrintableLine)
+    }
+
+    @Test func longTextIsCutAtTheLimit() {
+        #expect(String(repeating: "a", count: 10).printableLine(limit: 10) == String(repeating: "a", count: 10))
+        #expect(String(repeating: "a", count: 11).printableLine(limit: 10) == String(repeating: "a", count: 10) + "...")
+        #expect("ab  \n  cd".printableLine(limit: 3) == "ab...")
+        #expect(!"a\nb".isPrintableLine && "a b".isPrintableLine)
+    }
 }

@@ -53,7 +53,7 @@ struct KumaClientTests {
         #expect(error?.status == 401)
         #expect(
             error?.description
-                == "Kuma API GET /who-am-i failed (HTTP 401): Invalid authentication data (Unauthenticated); the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and update KUMA_API_TOKEN or its secret"
+                == "Kuma API GET /who-am-i failed (HTTP 401): Invalid authentication data (Unauthenticated); the API token is invalid, expired or revoked: issue a new user token (kumactl generate user-token) and store it where this tool reads its API token"
         )
         #expect(error.map { !"\($0)".contains(token.value) } == true)
     }
@@ -113,6 +113,20 @@ struct KumaClientTests {
         let method = try await raw("GET", "/tokens/dataplane", ["Content-Type": "application/json"], "")
         #expect(method.status == 405 && method.message == "405: Method Not Allowed")
         #expect(!badJSON.description.contains("\n") && !media.description.contains("\n"))
+    }
+
+    /// A control plane (or whatever answers in its place) cannot split the error line.
+    @Test func errorTextFromThePeerIsOnePrintableLine() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fuzz/Corpus/FuzzKumaJSON/regression-control-characters")
+        let e = KumaAPIError.from(
+            method: "POST", path: "/tokens/dataplane", response: HTTPResponse(status: 400, headers: [:], body: try Data(contentsOf: url)))
+        #expect(e.message == "Bad Request [31m (line1 line2); na me: x y")
+        #expect(e.description.isPrintableLine)
+        let html = KumaAPIError.from(
+            method: "GET", path: "/meshes",
+            response: HTTPResponse(status: 502, headers: [:], body: Data(("<html>\r\n<body>" + String(repeating: "x", count: 500)).utf8)))
+        #expect(html.title.hasPrefix("<html> <body>xxx") && html.title.count == 203 && html.description.isPrintableLine)
     }
 
     @Test func listsFollowNextAcrossPages() async throws {
@@ -177,7 +191,9 @@ struct KumaClientTests {
         #expect(try await client.whoAmI().name == "mesh-system:admin")
         try await kuma.fault("drop", path: "/who-am-i", count: 1)
         #expect(try await client.whoAmI().name == "mesh-system:admin")
-        #expect(try await kuma.calls()["GET /who-am-i"] == 5)
+        try await kuma.fault("429", path: "/who-am-i", count: 1)
+        #expect(try await client.whoAmI().name == "mesh-system:admin")
+        #expect(try await kuma.calls()["GET /who-am-i"] == 7)
         try await kuma.fault("500", path: "/tokens/dataplane", mesh: "default", count: 1)
         let fatal = await #expect(throws: KumaAPIError.self) {
             try await client.generateDataplaneToken(.forService("a", mesh: "default", validFor: GoDuration(seconds: 60)))
