@@ -5,7 +5,11 @@ Prints calls per operation, wall time and peak RSS for each pass, and checks tha
 pass makes exactly ListClusters pages + ListTasks pages + ceil(tasks/100) DescribeTasks +
 ceil(services/20) BatchGetSecretValue calls and nothing else (no writes, no token requests).
 
-    python3 scripts/bench_tokens.py --binary .build/release/reconcile-tokens [--services 1000 ...]
+    python3 scripts/bench_tokens.py --binary dynamic=.build/release/reconcile-tokens \
+        --binary static=.build/dist/bin/reconcile-tokens [--services 1000 ...] [--target static:18:0.03]
+
+Each binary gets its own freshly seeded world. `--target LABEL:RSS_MB:CPU_S` checks that binary's
+converged pass against a peak RSS and CPU budget (printed, and a failure fails the run).
 """
 import argparse
 import json
@@ -15,39 +19,35 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from benchlib import get, run_pass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def get(url, method="GET"):
-    req = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(req) as r:
-        return json.loads(r.read() or b"{}")
-
-
-def run_pass(binary, env, label):
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
-        started = time.monotonic()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", timing.name, binary, "--output", "json", "--log-level", "warning"],
-                              env=env, capture_output=True, text=True)
-        wall = time.monotonic() - started
-        rss, user, system = timing.read().strip().splitlines()[-1].split()
-        rss_kb, cpu = int(rss), float(user) + float(system)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"bench: {label} exited {proc.returncode}")
-    return json.loads(proc.stdout), wall, rss_kb, cpu
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--binary", required=True)
+    parser.add_argument("--binary", action="append", required=True, help="LABEL=PATH (repeatable)")
+    parser.add_argument("--target", action="append", default=[], help="LABEL:RSS_MB:CPU_S for the converged pass")
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--tasks-per-service", type=int, default=10)
     parser.add_argument("--clusters", type=int, default=4)
     args = parser.parse_args()
+    binaries = [b.split("=", 1) if "=" in b else ["reconcile-tokens", b] for b in args.binary]
+    targets = {t.split(":")[0]: (float(t.split(":")[1]), float(t.split(":")[2])) for t in args.target}
+    failures = []
+    for label, path in binaries:
+        print(f"\n=== {label}: {path}")
+        failures += bench(args, label, path, targets.get(label))
+    if failures:
+        print("\nFAIL: " + "; ".join(failures))
+        raise SystemExit(1)
+    print("\nOK: every converged pass made exactly the expected reads and no writes; every target met")
 
+
+def bench(args, label_name, binary, target):
     work = tempfile.mkdtemp(prefix="kmesh-bench-")
     env_file = os.path.join(work, "env")
     print(f"seeding {args.services} services x {args.tasks_per_service} tasks in {args.clusters} clusters "
@@ -70,7 +70,7 @@ def main():
         for label in ("first pass", "converged pass"):
             get(proxy + "/__proxy/reset", "POST")
             get(kuma + "/__standin/reset", "POST")
-            report, wall, rss, cpu = run_pass(args.binary, env, label)
+            report, wall, rss, cpu = run_pass(binary, env, label)
             calls = {op: c["total"] for op, c in get(proxy + "/__proxy/calls").items()}
             kuma_calls = {k: v for k, v in get(kuma + "/__standin/calls").items() if "mesh=" not in k}
             results.append((label, report, wall, rss, calls, kuma_calls,
@@ -110,10 +110,15 @@ def main():
             problems.append("ListClusters/ListTasks were not called for every cluster")
         if results[0][1]["totals"]["written"] != args.services:
             problems.append(f"first pass wrote {results[0][1]['totals']['written']} secrets, not {args.services}")
-        if problems:
-            print("FAIL: " + "; ".join(problems))
-            raise SystemExit(1)
-        print("OK: the converged pass made exactly the expected reads and no writes")
+        rss_mb, cpu = results[1][3] / 1024, results[1][8]
+        if target:
+            ok = rss_mb <= target[0] and cpu <= target[1]
+            print(f"target for {label_name}'s converged pass: peak RSS <= {target[0]} MiB and CPU <= {target[1]} s: "
+                  f"{rss_mb:.1f} MiB, {cpu:.2f} s -> {'met' if ok else 'MISSED'}")
+            if not ok:
+                problems.append(f"{label_name} missed its target ({rss_mb:.1f} MiB, {cpu:.2f} s)")
+        print(("FAIL: " + "; ".join(problems)) if problems else "OK: the converged pass made exactly the expected reads and no writes")
+        return [f"{label_name}: {p}" for p in problems]
     finally:
         world.stdin.close()
         world.wait(timeout=30)

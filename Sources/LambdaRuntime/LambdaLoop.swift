@@ -18,6 +18,8 @@ public enum LambdaContext {
 
 /// Handles one invocation: a response body, or a `FunctionError`.
 public protocol LambdaHandler: Sendable {
+    /// The answer to one invocation. Never throws: a failure is `.failure`, which the loop posts
+    /// as the invocation's error before it asks for the next one.
     func handle(_ invocation: Invocation, logger: Logger) async -> Result<Data, FunctionError>
 }
 

@@ -64,7 +64,7 @@ public struct LiveLambdaRuntimeAPI: LambdaRuntimeAPI {
         let response = try await http.send(HTTPRequest(method: "GET", url: base + "/runtime/invocation/next", timeout: .zero))
         guard response.status == 200, let id = response.headers["Lambda-Runtime-Aws-Request-Id"] else {
             throw RuntimeAPIError(
-                message: "GET /runtime/invocation/next answered HTTP \(response.status): \(response.bodyText.prefix(200))")
+                message: "GET /runtime/invocation/next answered HTTP \(response.status): \(response.bodyText.printableLine(limit: 200))")
         }
         return Invocation(
             requestId: id, deadlineMs: response.headers["Lambda-Runtime-Deadline-Ms"].flatMap { Int64($0) },
@@ -92,7 +92,7 @@ public struct LiveLambdaRuntimeAPI: LambdaRuntimeAPI {
         let response = try await http.send(
             HTTPRequest(method: "POST", url: base + path, headers: headers, body: body, timeout: .seconds(10)))
         guard (200..<300).contains(response.status) else {
-            throw RuntimeAPIError(message: "POST \(path) answered HTTP \(response.status): \(response.bodyText.prefix(200))")
+            throw RuntimeAPIError(message: "POST \(path) answered HTTP \(response.status): \(response.bodyText.printableLine(limit: 200))")
         }
     }
 }

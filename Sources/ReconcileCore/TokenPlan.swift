@@ -117,7 +117,7 @@ public enum TokenPolicy {
         case .missing:
             return .fail(
                 reason:
-                    "the secret does not exist: create it (value {}) in the workload's stack, and check --secret-name-prefix and the IAM policy"
+                    "the secret does not exist: create it (value {}) in the workload's stack, and check the secret name prefix and the IAM policy"
             )
         case .notAJSONObject:
             return .fail(

@@ -2,7 +2,7 @@ import FoundationEssentials
 import KMeshSupport
 
 /// The outcome of one pass: what happened to each service's secret.
-public struct TokenReport: Sendable, Codable, Equatable {
+public struct TokenReport: PassReport, Codable, Equatable {
     public enum Action: String, Sendable, Codable, CaseIterable {
         case unchanged, written
         case wouldWrite = "would-write"
@@ -55,6 +55,17 @@ public struct TokenReport: Sendable, Codable, Equatable {
 
     public var failed: Bool { (totals[Action.failed.rawValue] ?? 0) > 0 || !errors.isEmpty }
 
+    public var failures: [String] {
+        services.filter { $0.action == .failed }.map { "\($0.service): \($0.reason)" } + errors
+    }
+
+    public var summary: String {
+        let counts = Action.allCases.map { "\(totals[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+        let seconds = (durationSeconds * 100).rounded() / 100
+        return
+            "\(dryRun ? "dry run: " : "")\(services.count) service\(services.count == 1 ? "" : "s"), \(tasksSeen) task\(tasksSeen == 1 ? "" : "s") in \(clusters) cluster\(clusters == 1 ? "" : "s"): \(counts) (\(seconds)s)"
+    }
+
     public func json() -> String {
         (try? JSON.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
@@ -68,23 +79,14 @@ public struct TokenReport: Sendable, Codable, Equatable {
                 e.action.rawValue, e.reason,
             ])
         }
-        var widths = [Int](repeating: 0, count: 5)
-        for r in rows { for i in 0..<5 { widths[i] = max(widths[i], r[i].count) } }
         var out = ""
         if services.isEmpty {
             out += "no meshed tasks found (no task tagged kuma.io/service in \(clusters) cluster\(clusters == 1 ? "" : "s"))\n"
         } else {
-            for r in rows {
-                var line = ""
-                for i in 0..<5 { line += r[i] + String(repeating: " ", count: widths[i] - r[i].count + 2) }
-                out += line + r[5] + "\n"
-            }
+            out += TextTable.render(rows)
         }
         for e in errors { out += "error: \(e)\n" }
-        let counts = Action.allCases.map { "\(totals[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-        let seconds = (durationSeconds * 100).rounded() / 100
-        out +=
-            "\(dryRun ? "dry run: " : "")\(services.count) service\(services.count == 1 ? "" : "s"), \(tasksSeen) task\(tasksSeen == 1 ? "" : "s") in \(clusters) cluster\(clusters == 1 ? "" : "s"): \(counts) (\(seconds)s)\n"
+        out += summary + "\n"
         return out
     }
 }

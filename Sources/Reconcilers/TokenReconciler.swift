@@ -4,11 +4,10 @@ import KMeshSupport
 import Kuma
 import Logging
 import ReconcileCore
-import SigV4
 
 /// Keeps `<prefix><service>` holding a dataplane token for every meshed ECS task's (mesh, service):
 /// the job of Kong's former ECS token controller, as one level-based, idempotent pass.
-public struct TokenReconciler: Sendable {
+public struct TokenReconciler: Reconciler {
     public struct Options: Sendable {
         public var secretNamePrefix = "kong-mesh-ecs/"
         /// Cluster names or ARNs; empty means every cluster (ListClusters).
@@ -49,105 +48,72 @@ public struct TokenReconciler: Sendable {
         self.logger = logger
     }
 
-    /// One pass. Never throws: every failure lands in the report, and the other services are
-    /// still done.
-    /// `deadline`: no new write starts after it; services not reached are reported as skipped
-    /// for the next pass (a Lambda invocation must answer before its own deadline).
-    public func run(_ scope: Scope = .all, deadline: ContinuousClock.Instant? = nil) async -> TokenReport {
-        let started = ContinuousClock.now
+    /// One pass over `scope`; see `Reconciler` for the contract. `deadline`: no new write starts at
+    /// or after it (a Lambda invocation must answer before its own deadline); services not reached
+    /// are reported as skipped, for the next pass.
+    public func run(_ scope: Scope = .all, deadline: Date? = nil) async -> TokenReport {
+        let started = clock.now()
         var errors: [String] = []
-        var entries: [TokenReport.Entry] = []
 
-        // 1. Read: tasks.
+        // 1. Read the current state: tasks, then their services' secrets.
         let (tasks, clusterCount, listErrors) = await readTasks(scope)
         errors += listErrors
         let grouping = TaskGrouping.group(tasks, defaultMesh: options.defaultMesh)
         let waitingArns = Set(tasks.filter { $0.lastStatus == "PROVISIONING" || $0.lastStatus == "PENDING" }.map(\.arn))
-        let waiting: @Sendable (ServiceKey) -> Int = { key in grouping.services[key]?.filter { waitingArns.contains($0) }.count ?? 0 }
-        for bad in grouping.invalid {
-            logger.warning("task skipped: invalid service tag", metadata: ["task": "\(bad.taskArn)", "reason": "\(bad.problem)"])
-            entries.append(
-                .init(
-                    mesh: nil, service: bad.value, secret: nil, tasks: 1, action: .skipped,
-                    reason: "\(bad.problem); task \(Self.shortArn(bad.taskArn)) skipped, no secret touched"))
-        }
-        for conflict in grouping.conflicts {
-            let reason =
-                "tasks name this service in meshes \(conflict.meshes.joined(separator: ", ")): one secret cannot serve both; fix the kuma.io/mesh tags (nothing written)"
-            logger.error(
-                "service conflict", metadata: ["service": "\(conflict.service)", "meshes": "\(conflict.meshes.joined(separator: ","))"])
-            entries.append(
-                .init(
-                    mesh: conflict.meshes.joined(separator: ","), service: conflict.service,
-                    secret: options.secretNamePrefix + conflict.service, tasks: conflict.taskArns.count,
-                    action: .failed, reason: reason))
-        }
-
-        // 2. Read: secrets.
+        let waiting = grouping.services.mapValues { arns in arns.filter { waitingArns.contains($0) }.count }
         let keys = grouping.services.keys.sorted()
-        let stored = await readSecrets(keys.map { options.secretNamePrefix + $0.service }, single: scope != .all)
-
-        // 3. Plan.
-        let now = clock.now()
-        var toWrite: [(ServiceKey, StoredSecretValue, String)] = []
+        let fetched = await readSecrets(keys.map { options.secretNamePrefix + $0.service }, single: scope != .all)
+        var stored: [ServiceKey: StoredSecretValue] = [:]
+        var reads: [ServiceKey: SecretRead] = [:]
         for key in keys {
-            let name = options.secretNamePrefix + key.service
-            let taskCount = grouping.services[key]!.count
-            let entry = { (action: TokenReport.Action, reason: String) in
-                self.entry(key, tasks: taskCount, waiting: waiting(key), action, reason)
-            }
-            switch stored[name] ?? .failure("the secret was not read") {
-            case .failure(let reason):
-                logger.error("secret not readable", metadata: ["service": "\(key.service)", "secret": "\(name)", "error": "\(reason)"])
-                entries.append(entry(.failed, reason))
-            case .value(let value):
-                switch TokenPolicy.decide(value.state, for: key, now: now, renewBefore: options.renewBefore.seconds) {
-                case .keep(let reason):
-                    entries.append(entry(.unchanged, reason))
-                case .fail(let reason):
-                    logger.error("secret not usable", metadata: ["service": "\(key.service)", "secret": "\(name)", "reason": "\(reason)"])
-                    entries.append(entry(.failed, reason))
-                case .replace(let reason):
-                    if options.dryRun {
-                        logger.info(
-                            "would write a new token",
-                            metadata: ["service": "\(key.service)", "mesh": "\(key.mesh)", "secret": "\(name)", "reason": "\(reason)"])
-                        entries.append(entry(.wouldWrite, reason))
-                    } else {
-                        toWrite.append((key, value, reason))
-                    }
-                }
+            switch fetched[options.secretNamePrefix + key.service] ?? .failure("the secret was not read") {
+            case .value(let v):
+                stored[key] = v
+                reads[key] = .read(v.state)
+            case .failure(let reason): reads[key] = .unreadable(reason)
             }
         }
 
-        // 4. Apply.
-        if toWrite.isEmpty {
+        // 2. Plan (pure), and log what was decided.
+        let plan = TokenPlan.make(
+            grouping: grouping, waiting: waiting, secrets: reads,
+            options: .init(
+                secretNamePrefix: options.secretNamePrefix,
+                renewBefore: options.renewBefore.seconds, dryRun: options.dryRun),
+            now: started)
+        log(plan)
+        var entries = plan.entries
+
+        // 3. Apply (dry-run never gets here with anything to write).
+        if plan.writes.isEmpty {
             if !options.dryRun { logger.info("nothing to write: every secret holds a valid token") }
         } else if scope == .all, let unreachable = await preflight() {
             // One clear line instead of the same failure once per service.
             errors.append(unreachable)
-            for (key, _, _) in toWrite {
+            for w in plan.writes {
                 entries.append(
                     entry(
-                        key, tasks: grouping.services[key]!.count, waiting: waiting(key), .failed,
+                        w.key, tasks: grouping.services[w.key]!.count, waiting: waiting[w.key] ?? 0, .failed,
                         "not written: the Kuma API is not usable (see the error below)"))
             }
         } else {
-            entries += await withBoundedConcurrency(toWrite, limit: options.concurrency) { item in
-                let (key, value, reason) = item
-                if let deadline, ContinuousClock.now >= deadline {
+            let stored = stored
+            entries += await withBoundedConcurrency(plan.writes, limit: options.concurrency) { w in
+                let tasks = grouping.services[w.key]!.count
+                let waits = waiting[w.key] ?? 0
+                if let deadline, self.clock.now() >= deadline {
                     return self.entry(
-                        key, tasks: grouping.services[key]!.count, waiting: waiting(key), .skipped,
-                        "not started: the invocation's deadline was near (\(reason)); the next pass does it")
+                        w.key, tasks: tasks, waiting: waits, .skipped,
+                        "not started: the invocation's deadline was near (\(w.reason)); the next pass does it")
                 }
-                return await self.write(key, value, reason, tasks: grouping.services[key]!.count, waiting: waiting(key))
+                return await self.write(w.key, stored[w.key]!, w.reason, tasks: tasks, waiting: waits)
             }
         }
 
         let report = TokenReport(
             dryRun: options.dryRun, clusters: clusterCount, tasksSeen: tasks.count,
             services: entries, errors: errors,
-            durationSeconds: Self.seconds(ContinuousClock.now - started))
+            durationSeconds: max(0, clock.now().timeIntervalSince(started)))
         var summary: Logger.Metadata = [
             "services": "\(report.services.count)", "tasks": "\(report.tasksSeen)",
             "duration-ms": "\(Int(report.durationSeconds * 1000))",
@@ -159,6 +125,21 @@ public struct TokenReconciler: Sendable {
             logger.info("pass finished", metadata: summary)
         }
         return report
+    }
+
+    /// One log line per decision that is not "unchanged".
+    func log(_ plan: TokenPlan) {
+        for e in plan.entries {
+            var metadata: Logger.Metadata = ["service": "\(e.service)", "reason": "\(e.reason)"]
+            if let mesh = e.mesh { metadata["mesh"] = "\(mesh)" }
+            if let secret = e.secret { metadata["secret"] = "\(secret)" }
+            switch e.action {
+            case .skipped: logger.warning("task skipped: invalid service tag", metadata: metadata)
+            case .failed: logger.error("secret not usable", metadata: metadata)
+            case .wouldWrite: logger.info("would write a new token", metadata: metadata)
+            case .unchanged, .written: break
+            }
+        }
     }
 
     /// The report entry for one (mesh, service) and its secret.
@@ -180,7 +161,7 @@ public struct TokenReconciler: Sendable {
                 }
                 return (result.tasks.compactMap { meshed($0, cluster: cluster) }, 1, [])
             } catch {
-                return ([], 1, ["cannot describe task \(Self.shortArn(arn)) in cluster \(cluster): \(error)"])
+                return ([], 1, ["cannot describe task \(TokenPlan.shortArn(arn)) in cluster \(cluster): \(error)"])
             }
         }
         var clusters = options.clusters
@@ -188,48 +169,54 @@ public struct TokenReconciler: Sendable {
             do {
                 clusters = try await ecs.listClusters()
             } catch {
-                return ([], 0, ["cannot list the ECS clusters: \(error); or name them with --cluster / KMESH_CLUSTERS"])
+                return ([], 0, ["cannot list the ECS clusters: \(error); or name the clusters to read"])
             }
         }
-        let perCluster = await withBoundedConcurrency(clusters, limit: options.concurrency) { cluster -> Result<[MeshedTask], PassError> in
+        // One limit bounds the whole pass: list every cluster, then describe every chunk of every
+        // cluster from one pool (nesting two pools would allow limit x limit requests in flight).
+        let listed = await withBoundedConcurrency(clusters, limit: options.concurrency) { cluster -> Result<[String], PassError> in
             do {
-                let arns = try await ecs.listTasks(cluster: cluster, desiredStatus: "RUNNING")
-                let chunks = stride(from: 0, to: arns.count, by: LiveECS.describeBatchSize).map {
-                    Array(arns[$0..<min($0 + LiveECS.describeBatchSize, arns.count)])
-                }
-                let described = await withBoundedConcurrency(chunks, limit: options.concurrency) {
-                    chunk -> Result<[MeshedTask], PassError> in
-                    do {
-                        return .success(
-                            try await ecs.describeTasks(cluster: cluster, taskArns: chunk).tasks.compactMap { meshed($0, cluster: cluster) }
-                        )
-                    } catch {
-                        return .failure(PassError("cannot describe tasks of cluster \(cluster): \(error)"))
-                    }
-                }
-                var tasks: [MeshedTask] = []
-                for r in described {
-                    switch r {
-                    case .success(let t): tasks += t
-                    case .failure(let e): return .failure(e)
-                    }
-                }
-                logger.debug(
-                    "cluster read", metadata: ["cluster": "\(cluster)", "tasks": "\(arns.count)", "meshed-tasks": "\(tasks.count)"])
-                return .success(tasks)
+                return .success(try await ecs.listTasks(cluster: cluster, desiredStatus: "RUNNING"))
             } catch {
                 return .failure(PassError("cannot list the tasks of cluster \(cluster): \(error)"))
             }
         }
-        var tasks: [MeshedTask] = []
         var errors: [String] = []
-        for r in perCluster {
-            switch r {
-            case .success(let t): tasks += t
+        var failedClusters = Set<String>()
+        var work: [(cluster: String, chunk: [String])] = []
+        for (cluster, result) in zip(clusters, listed) {
+            switch result {
+            case .success(let arns): work += arns.chunked(into: ecs.describeTasksLimit).map { (cluster, $0) }
             case .failure(let e):
-                logger.error("cluster not read", metadata: ["error": "\(e.message)"])
                 errors.append(e.message)
+                failedClusters.insert(cluster)
             }
+        }
+        let described = await withBoundedConcurrency(work, limit: options.concurrency) { item -> Result<[MeshedTask], PassError> in
+            do {
+                let result = try await ecs.describeTasks(cluster: item.cluster, taskArns: item.chunk)
+                return .success(result.tasks.compactMap { meshed($0, cluster: item.cluster) })
+            } catch {
+                return .failure(PassError("cannot describe tasks of cluster \(item.cluster): \(error)"))
+            }
+        }
+        var byCluster: [String: [MeshedTask]] = [:]
+        for (item, result) in zip(work, described) where !failedClusters.contains(item.cluster) {
+            switch result {
+            case .success(let t): byCluster[item.cluster, default: []] += t
+            case .failure(let e):
+                // A cluster read in part is not read: its services are left for the next pass.
+                errors.append(e.message)
+                failedClusters.insert(item.cluster)
+                byCluster[item.cluster] = nil
+            }
+        }
+        for e in errors { logger.error("cluster not read", metadata: ["error": "\(e)"]) }
+        var tasks: [MeshedTask] = []
+        for cluster in clusters where !failedClusters.contains(cluster) {
+            let t = byCluster[cluster] ?? []
+            logger.debug("cluster read", metadata: ["cluster": "\(cluster)", "meshed-tasks": "\(t.count)"])
+            tasks += t
         }
         return (tasks, clusters.count, errors)
     }
@@ -244,9 +231,4 @@ public struct TokenReconciler: Sendable {
         return MeshedTask(arn: task.taskArn, cluster: cluster, service: service, mesh: task.tag(Self.meshTag), lastStatus: task.lastStatus)
     }
 
-    static func shortArn(_ arn: String) -> String { arn.split(separator: "/").last.map(String.init) ?? arn }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-    }
 }

@@ -1,11 +1,10 @@
 import AWS
 import FoundationEssentials
+import Hashing
 import KMeshSupport
 import Kuma
 import Logging
 import ReconcileCore
-import SigV4
-import Synchronization
 
 /// A secret as read: its state for the decision, plus what writing it back needs.
 struct StoredSecretValue: Sendable {
@@ -16,7 +15,7 @@ struct StoredSecretValue: Sendable {
     var versionId: String?
 }
 
-enum SecretRead: Sendable {
+enum SecretFetch: Sendable {
     case value(StoredSecretValue)
     case failure(String)
 }
@@ -26,18 +25,16 @@ extension TokenReconciler {
 
     /// Reads every secret: BatchGetSecretValue 20 at a time, or GetSecretValue one by one when the
     /// role may not batch (said once) or for a single-task pass.
-    func readSecrets(_ names: [String], single: Bool) async -> [String: SecretRead] {
+    func readSecrets(_ names: [String], single: Bool) async -> [String: SecretFetch] {
         guard !names.isEmpty else { return [:] }
         if single || names.count == 1 { return await readOneByOne(names) }
-        let chunks = stride(from: 0, to: names.count, by: LiveSecretsManager.batchSize).map {
-            Array(names[$0..<min($0 + LiveSecretsManager.batchSize, names.count)])
-        }
-        let batchDenied = Mutex(false)
-        let results = await withBoundedConcurrency(chunks, limit: options.concurrency) { chunk -> [String: SecretRead] in
+        let chunks = names.chunked(into: secrets.batchGetSecretValueLimit)
+        let batchDenied = Locked(false)
+        let results = await withBoundedConcurrency(chunks, limit: options.concurrency) { chunk -> [String: SecretFetch] in
             if batchDenied.withLock({ $0 }) { return await self.readOneByOne(chunk) }
             do {
                 let batch = try await secrets.batchGetSecretValue(ids: chunk)
-                var out: [String: SecretRead] = [:]
+                var out: [String: SecretFetch] = [:]
                 for v in batch.values { out[v.name] = .value(Self.parse(v)) }
                 var notFound: [String] = []
                 for e in batch.errors {
@@ -63,14 +60,14 @@ extension TokenReconciler {
                 }
                 return await self.readOneByOne(chunk)
             } catch {
-                return Dictionary(uniqueKeysWithValues: chunk.map { ($0, SecretRead.failure("cannot read the secret: \(error)")) })
+                return Dictionary(uniqueKeysWithValues: chunk.map { ($0, SecretFetch.failure("cannot read the secret: \(error)")) })
             }
         }
         return results.reduce(into: [:]) { $0.merge($1) { a, _ in a } }
     }
 
-    func readOneByOne(_ names: [String]) async -> [String: SecretRead] {
-        let pairs = await withBoundedConcurrency(names, limit: options.concurrency) { name -> (String, SecretRead) in
+    func readOneByOne(_ names: [String]) async -> [String: SecretFetch] {
+        let pairs = await withBoundedConcurrency(names, limit: options.concurrency) { name -> (String, SecretFetch) in
             do {
                 return (name, .value(Self.parse(try await secrets.getSecretValue(id: name, versionStage: nil, versionId: nil))))
             } catch let e as AWSServiceError where e.code == "ResourceNotFoundException" {
@@ -86,8 +83,8 @@ extension TokenReconciler {
 
     /// "Not found" means either no secret or a secret without a current value; DescribeSecret
     /// tells them apart without parsing messages.
-    func classifyNotFound(_ names: [String]) async -> [String: SecretRead] {
-        var out: [String: SecretRead] = [:]
+    func classifyNotFound(_ names: [String]) async -> [String: SecretFetch] {
+        var out: [String: SecretFetch] = [:]
         for name in names {
             do {
                 let d = try await secrets.describeSecret(id: name)
@@ -105,7 +102,7 @@ extension TokenReconciler {
         guard let text = v.secretString?.value else {
             return StoredSecretValue(state: .notAJSONObject, object: [:], arn: v.arn, versionId: v.versionId)
         }
-        guard let json = try? JSON.decode(JSONValue.self, from: Data(text.utf8)), let object = json.objectValue else {
+        guard let json = try? JSONValue.parse(text), let object = json.objectValue else {
             return StoredSecretValue(state: .notAJSONObject, object: [:], arn: v.arn, versionId: v.versionId)
         }
         var facts: TokenFacts?
@@ -194,31 +191,5 @@ extension TokenReconciler {
     static func clientRequestToken(secret: String, replacing versionId: String?) -> String {
         let digest = Digest.hex(Digest.sha256(Array("\(secret)|\(versionId ?? "-")".utf8)))
         return "kmesh-" + digest.prefix(32)
-    }
-}
-
-/// Runs `body` over `items` with at most `limit` in flight; results in input order.
-func withBoundedConcurrency<T: Sendable, R: Sendable>(
-    _ items: [T], limit: Int,
-    _ body: @escaping @Sendable (T) async -> R
-) async -> [R] {
-    guard !items.isEmpty else { return [] }
-    return await withTaskGroup(of: (Int, R).self) { group in
-        var results = [R?](repeating: nil, count: items.count)
-        var next = 0
-        for _ in 0..<min(max(limit, 1), items.count) {
-            let i = next
-            group.addTask { (i, await body(items[i])) }
-            next += 1
-        }
-        for await (i, r) in group {
-            results[i] = r
-            if next < items.count {
-                let j = next
-                group.addTask { (j, await body(items[j])) }
-                next += 1
-            }
-        }
-        return results.map { $0! }
     }
 }

@@ -1,20 +1,14 @@
-import AWS
 import ArgumentParser
 import FoundationEssentials
-import HTTPTransport
 import KMeshSupport
-import Kuma
-import Logging
+import ReconcilerShell
 import Reconcilers
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// `reconcile-tokens`: one pass, report on stdout, logs on stderr.
-public struct ReconcileTokensCommand: AsyncParsableCommand {
+/// `reconcile-tokens`: its flags, how they resolve, and its wiring. The shell does the rest.
+public struct ReconcileTokensCommand: ReconcilerCommand {
+    public static let toolName = "reconcile-tokens"
     public static let configuration = CommandConfiguration(
-        commandName: "reconcile-tokens",
+        commandName: toolName,
         abstract: "Make sure every meshed ECS task's secret holds a valid Kuma dataplane token.",
         discussion: """
             Finds ECS tasks tagged kuma.io/service (mesh from kuma.io/mesh, else --default-mesh) and makes \
@@ -24,117 +18,118 @@ public struct ReconcileTokensCommand: AsyncParsableCommand {
 
             Every option can also come from the environment variable named in its help (flags win). AWS \
             credentials, region and endpoints come from the usual AWS variables (AWS_REGION, \
-            AWS_ENDPOINT_URL_ECS, ...), the shared config files, or the task or instance role.
+            AWS_ENDPOINT_URL_ECS, ...), the shared config files, or the task or instance role. With \
+            AWS_LAMBDA_RUNTIME_API set (the Lambda custom runtime) the same binary serves ECS Task State \
+            Change and scheduled events, configured from the environment alone.
 
             EXIT CODES: 0 converged (with or without changes); 1 at least one service failed (the others \
-            were still done); 64 usage error; 78 configuration error (missing URL, token or region; unreadable CA).
+            were still done); 64 usage error (unknown flag, bad flag value); 78 configuration error (missing \
+            URL, token or region; unreadable CA or token secret; bad value in an environment variable).
             """)
 
-    @Option(name: .customLong("api-server-url"), help: ArgumentHelp("Kuma API server URL (env KUMA_API_SERVER_URL).", valueName: "url"))
-    var apiServerURL: String?
+    static let prefix = Setting(flag: "--secret-name-prefix", variable: "KMESH_SECRET_NAME_PREFIX")
+    static let clusterSetting = Setting(flag: "--cluster", variable: "KMESH_CLUSTERS")
+    static let mesh = Setting(flag: "--default-mesh", variable: "KMESH_DEFAULT_MESH")
+    static let validFor = Setting(flag: "--token-valid-for", variable: "KMESH_TOKEN_VALID_FOR")
+    static let renew = Setting(flag: "--renew-before", variable: "KMESH_RENEW_BEFORE")
+
+    @OptionGroup(title: "Kuma control plane") var kuma: KumaConnectionOptions
 
     @Option(
         help: ArgumentHelp(
-            "Secrets Manager secret holding the Kuma API token, read at the start of each run; else the token itself in KUMA_API_TOKEN (env KUMA_API_TOKEN_SECRET_ID).",
-            valueName: "id"))
-    var apiTokenSecretId: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "PEM file of the control plane's CA (env KUMA_API_CA_FILE; or the PEM itself in KUMA_API_CA_BYTES).", valueName: "path"))
-    var caFile: String?
-
-    @Option(
-        help: ArgumentHelp(
-            "Secret name prefix; the secret is <prefix><service> (env KMESH_SECRET_NAME_PREFIX, default kong-mesh-ecs/).",
-            valueName: "prefix"))
+            helpText(
+                "Secret name prefix; the secret is <prefix><service>.", env: "KMESH_SECRET_NAME_PREFIX",
+                default: "kong-mesh-ecs/"), valueName: "prefix"))
     var secretNamePrefix: String?
 
     @Option(
         name: .customLong("cluster"),
         help: ArgumentHelp(
-            "ECS cluster name or ARN; repeat for several (env KMESH_CLUSTERS, comma-separated; default every cluster).",
+            helpText(
+                "ECS cluster name or ARN; repeat for several.",
+                env: "KMESH_CLUSTERS, comma-separated", default: "every cluster"),
             valueName: "name|arn"))
     var clusters: [String] = []
 
     @Option(help: ArgumentHelp("Single-task mode: only this task's service; needs exactly one --cluster.", valueName: "arn"))
     var task: String?
 
-    @Option(help: ArgumentHelp("Mesh for tasks without a kuma.io/mesh tag (env KMESH_DEFAULT_MESH, default default).", valueName: "mesh"))
+    @Option(
+        help: ArgumentHelp(
+            helpText("Mesh for tasks without a kuma.io/mesh tag.", env: "KMESH_DEFAULT_MESH", default: "default"),
+            valueName: "mesh"))
     var defaultMesh: String?
 
-    @Option(help: ArgumentHelp("Lifetime of new tokens, a Go duration (env KMESH_TOKEN_VALID_FOR, default 8760h).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            helpText("Lifetime of new tokens, a Go duration.", env: "KMESH_TOKEN_VALID_FOR", default: "8760h"),
+            valueName: "duration"))
     var tokenValidFor: String?
 
-    @Option(help: ArgumentHelp("Replace tokens expiring within this (env KMESH_RENEW_BEFORE, default 720h).", valueName: "duration"))
+    @Option(
+        help: ArgumentHelp(
+            helpText("Replace tokens expiring within this.", env: "KMESH_RENEW_BEFORE", default: "720h"),
+            valueName: "duration"))
     var renewBefore: String?
 
-    @Option(help: ArgumentHelp("Requests in flight at once (env KMESH_CONCURRENCY, default 16).", valueName: "n"))
-    var concurrency: Int?
-
-    @Flag(help: "Read everything, write nothing, report what would be written (env KMESH_DRY_RUN=true).")
-    var dryRun = false
-
-    @Option(help: ArgumentHelp("Report format on stdout: text or json (env KMESH_OUTPUT, default text).", valueName: "format"))
-    var output: String?
-
-    @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error or critical (env LOG_LEVEL, default info).", valueName: "level"))
-    var logLevel: String?
-
-    @Option(help: ArgumentHelp("Logs on stderr: json or text (env KMESH_LOG_FORMAT, default json).", valueName: "format"))
-    var logFormat: String?
+    @OptionGroup(title: "Pass") var concurrency: ConcurrencyOptions
+    @OptionGroup(title: "Pass") var pass: PassOptions
 
     public init() {}
 
     public func validate() throws {
         if task != nil, clusters.count != 1 { throw ValidationError("--task needs exactly one --cluster (the task's cluster)") }
-        if let c = concurrency, !(1...256).contains(c) { throw ValidationError("--concurrency must be between 1 and 256") }
+        try Self.validFor.checkDuration(tokenValidFor)
+        try Self.renew.checkDuration(renewBefore)
     }
 
-    var flags: TokensConfiguration.Flags {
-        var f = TokensConfiguration.Flags()
-        f.apiServerURL = apiServerURL
-        f.apiTokenSecretId = apiTokenSecretId
-        f.caFile = caFile
-        f.secretNamePrefix = secretNamePrefix
-        f.clusters = clusters
-        f.task = task
-        f.defaultMesh = defaultMesh
-        f.tokenValidFor = tokenValidFor
-        f.renewBefore = renewBefore
-        f.concurrency = concurrency
-        f.dryRun = dryRun
-        f.output = output
-        f.logLevel = logLevel
-        f.logFormat = logFormat
-        return f
+    public struct Configuration: ShellConfiguration {
+        public var kuma: KumaConnection
+        public var pass: PassSettings
+        public var reconciler: TokenReconciler.Options
+        /// Single-task mode.
+        public var task: (cluster: String, arn: String)?
     }
 
-    public func run() async throws {
-        let environment = Environment.processSnapshot
-        let code = await TokensRunner.run(flags: flags, environment: environment)
-        if code != 0 { throw ExitCode(code) }
-    }
-}
-
-/// The process entry point: parse, run asynchronously, exit with the command's code. (Calling
-/// `main()` on the command from top-level code binds to ParsableCommand's synchronous overload.)
-public enum ReconcileTokensMain {
-    public static func main() async {
-        // The same binary is the Lambda function: the runtime sets AWS_LAMBDA_RUNTIME_API.
-        let environment = Environment.processSnapshot
-        if environment["AWS_LAMBDA_RUNTIME_API"] != nil {
-            exit(await TokensLambdaMain.run(environment: environment))
+    public func configuration(environment env: Environment) throws -> Configuration {
+        let kuma = try self.kuma.resolve(env)
+        let pass = try self.pass.resolve(env)
+        var options = TokenReconciler.Options()
+        options.secretNamePrefix = Self.prefix.text(secretNamePrefix, env)?.text ?? options.secretNamePrefix
+        guard !options.secretNamePrefix.contains("..") else {
+            throw ConfigurationError("the secret name prefix must not contain \"..\" (\(Self.prefix.names))")
         }
-        do {
-            var command = try ReconcileTokensCommand.parseAsRoot()
-            if var async = command as? any AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            ReconcileTokensCommand.exit(withError: error)
+        options.clusters = Self.clusterSetting.list(clusters, env)
+        options.defaultMesh = Self.mesh.text(defaultMesh, env)?.text ?? options.defaultMesh
+        options.tokenValidFor = try Self.validFor.duration(tokenValidFor, env) ?? options.tokenValidFor
+        options.renewBefore = try Self.renew.duration(renewBefore, env) ?? options.renewBefore
+        if options.tokenValidFor.seconds <= 0 {
+            throw ConfigurationError("the token lifetime (\(Self.validFor.names)) must be more than zero")
         }
+        if options.renewBefore >= options.tokenValidFor {
+            throw ConfigurationError(
+                "--renew-before (\(options.renewBefore)) must be shorter than --token-valid-for (\(options.tokenValidFor)), or every pass would replace every token"
+            )
+        }
+        options.concurrency = try concurrency.resolve(env)
+        options.dryRun = pass.dryRun
+        var single: (String, String)?
+        if let arn = task {
+            guard options.clusters.count == 1 else { throw UsageError("--task needs exactly one --cluster (the task's cluster)") }
+            single = (options.clusters[0], arn)
+        }
+        return Configuration(kuma: kuma, pass: pass, reconciler: options, task: single)
+    }
+
+    public static func wire(_ configuration: Configuration, _ context: WiringContext) async throws -> TokenReconciler {
+        let aws = try AWSWiring.make(context)
+        let secrets = aws.secretsManager
+        let tokens = try await KumaWiring.tokenSource(configuration.kuma.token, secrets: secrets)
+        let kuma = try KumaWiring.client(configuration.kuma, tokens: tokens, context)
+        return TokenReconciler(ecs: aws.ecs, secrets: secrets, kuma: kuma, options: configuration.reconciler, logger: context.logger)
+    }
+
+    public func scope(_ configuration: Configuration) -> TokenReconciler.Scope {
+        configuration.task.map { .task(cluster: $0.cluster, taskArn: $0.arn) } ?? .all
     }
 }

@@ -1,3 +1,4 @@
+import ReconcilerShell
 import TokensCLI
 
-await ReconcileTokensMain.main()
+await ShellMain.main(ReconcileTokensCommand.self)

@@ -317,7 +317,14 @@ struct ReconcileTokensTests {
         #expect(usage.exitCode == 64)
         let unknown = try await Binaries.run("reconcile-tokens", ["--frobnicate"], environment: [:])
         #expect(unknown.exitCode == 64)
-        for run in [noURL, noToken, noRegion, badCA, badDuration] {
+        // A bad flag value is usage, whatever else is missing; the same value in a variable is configuration.
+        let badFlag = try await Binaries.run("reconcile-tokens", ["--output", "yaml"], environment: [:])
+        #expect(badFlag.exitCode == 64 && badFlag.stderr.contains("--output is \"yaml\""), "\(badFlag.output)")
+        let badVariable = try await Binaries.run(
+            "reconcile-tokens", [],
+            environment: ["KUMA_API_SERVER_URL": "http://127.0.0.1:1", "KUMA_API_TOKEN": "t", "KMESH_OUTPUT": "yaml"])
+        #expect(badVariable.exitCode == 78 && badVariable.stderr.contains("KMESH_OUTPUT is \"yaml\""), "\(badVariable.output)")
+        for run in [noURL, noToken, noRegion, badCA, badDuration, badVariable] {
             #expect(run.stderr.split(separator: "\n").count == 1, "not one line: \(run.stderr)")
             #expect(!run.stderr.contains("\"t\""))
         }

@@ -1,16 +1,16 @@
 import Foundation
+import KMeshSupport
 import LambdaRuntime
 import Logging
-import Synchronization
 import TestSupport
 import Testing
 
 /// The loop against an in-memory Runtime API: the loop's logic only.
 struct LambdaLoopTests {
     final class FakeAPI: LambdaRuntimeAPI {
-        let pending: Mutex<[Result<Invocation, RuntimeAPIError>]>
-        let posted = Mutex<[(String, String, String)]>([])  // (kind, request id, payload)
-        init(_ events: [Result<Invocation, RuntimeAPIError>]) { pending = Mutex(events) }
+        let pending: Locked<[Result<Invocation, RuntimeAPIError>]>
+        let posted = Locked<[(String, String, String)]>([])  // (kind, request id, payload)
+        init(_ events: [Result<Invocation, RuntimeAPIError>]) { pending = Locked(events) }
         func next() async throws -> Invocation {
             let item = pending.withLock { $0.isEmpty ? .failure(RuntimeAPIError(message: "no more events")) : $0.removeFirst() }
             return try item.get()
@@ -45,7 +45,7 @@ struct LambdaLoopTests {
             .failure(RuntimeAPIError(message: "blip")), invocation("r4", "b"),
         ])
         let logs = LogCapture()
-        let traces = Mutex<[String?]>([])
+        let traces = Locked<[String?]>([])
         await LambdaLoop.run(
             api: api, handler: EchoHandler(), logger: logs.logger(), setTraceId: { id in traces.withLock { $0.append(id) } })
         let posted = api.posted.withLock { $0 }
@@ -57,5 +57,24 @@ struct LambdaLoopTests {
         let handling = logs.all.filter { $0.message == "handling" }
         #expect(handling.map { $0.metadata["request-id"] } == ["r1", "r2", "r3", "r4"])
         #expect(logs.all.filter { $0.message == "cannot get the next invocation" }.count == 4, "one blip, then three failures end the loop")
+    }
+}
+
+struct LambdaEventTests {
+    /// The sender chooses detail-type and source: the unsupported-event line prints them tamed.
+    @Test func anUnsupportedEventIsDescribedOnOneShortLine() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Fuzz/Corpus/FuzzEvents/regression-control-characters")
+        guard case .success(let event) = LambdaEvent.object(try Data(contentsOf: url)) else {
+            Issue.record("the regression input is a JSON object")
+            return
+        }
+        #expect(LambdaEvent.describe(event) == #"detail-type "A B [2J" from source "aws. ecs""#)
+        let huge = try JSONSerialization.data(withJSONObject: ["detail-type": String(repeating: "d", count: 10_000)])
+        guard case .success(let big) = LambdaEvent.object(huge) else {
+            Issue.record("a JSON object")
+            return
+        }
+        #expect(LambdaEvent.describe(big).count == #"detail-type "" from source (none)"#.count + 103)
     }
 }

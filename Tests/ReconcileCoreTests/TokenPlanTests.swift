@@ -124,3 +124,44 @@ struct TokenReportTests {
         #expect(TokenReport(dryRun: false, clusters: 0, tasksSeen: 0, services: [], errors: ["x"], durationSeconds: 0).failed)
     }
 }
+
+struct TokenPlanTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+    let web = ServiceKey(mesh: "default", service: "web")
+    let api = ServiceKey(mesh: "payments", service: "api")
+    let options = TokenPlan.Options(secretNamePrefix: "p/", renewBefore: 720 * 3600, dryRun: false)
+
+    func grouping(_ keys: [ServiceKey]) -> TaskGrouping {
+        TaskGrouping.group(
+            keys.map { MeshedTask(arn: "arn/\($0.service)", cluster: "c", service: $0.service, mesh: $0.mesh) },
+            defaultMesh: "default")
+    }
+
+    func valid(_ key: ServiceKey) -> SecretRead {
+        .read(
+            .object(
+                token: TokenFacts(isJWT: true, mesh: key.mesh, services: [key.service], expiresAt: now + 365 * 86400), hasTokenKey: true))
+    }
+
+    @Test func currentEqualsDesiredGivesNoChange() {
+        let plan = TokenPlan.make(
+            grouping: grouping([web, api]), waiting: [:], secrets: [web: valid(web), api: valid(api)],
+            options: options, now: now)
+        #expect(plan.writes.isEmpty)
+        #expect(plan.entries.map(\.action) == [.unchanged, .unchanged] && plan.entries.map(\.service) == ["api", "web"])
+    }
+
+    @Test func writesWhatMustChangeAndDryRunOnlySaysSo() {
+        let secrets: [ServiceKey: SecretRead] = [web: .read(.object(token: nil, hasTokenKey: false)), api: .unreadable("AccessDenied")]
+        let plan = TokenPlan.make(grouping: grouping([web, api]), waiting: [web: 1], secrets: secrets, options: options, now: now)
+        #expect(plan.writes == [TokenPlan.Write(key: web, reason: "no token yet")])
+        #expect(plan.entries.map(\.action) == [.failed] && plan.entries.first?.reason == "AccessDenied")
+        var dry = options
+        dry.dryRun = true
+        let dryPlan = TokenPlan.make(grouping: grouping([web, api]), waiting: [web: 1], secrets: secrets, options: dry, now: now)
+        #expect(dryPlan.writes.isEmpty && dryPlan.entries.map(\.action) == [.failed, .wouldWrite])
+        #expect(dryPlan.entries.last?.waiting == 1 && dryPlan.entries.last?.secret == "p/web")
+        #expect(
+            dryPlan == TokenPlan.make(grouping: grouping([web, api]), waiting: [web: 1], secrets: secrets, options: dry, now: now), "pure")
+    }
+}

@@ -65,6 +65,12 @@ public struct FaultProxy: Sendable {
         return (try JSONSerialization.jsonObject(with: r.body) as? [String: [String: Int]]) ?? [:]
     }
 
+    /// When each request arrived, by operation (monotonic seconds).
+    public func arrivals() async throws -> [String: [Double]] {
+        let r = try await Self.http.send(HTTPRequest(method: "GET", url: baseURL + "/__proxy/arrivals"))
+        return (try JSONSerialization.jsonObject(with: r.body) as? [String: [Double]]) ?? [:]
+    }
+
     public func total(_ operation: String) async throws -> Int { try await calls()[operation]?["total"] ?? 0 }
     public func forwarded(_ operation: String) async throws -> Int { try await calls()[operation]?["forwarded"] ?? 0 }
 }

@@ -53,20 +53,22 @@ public struct AWSSeeder: Sendable {
         return out["ARN"]?.stringValue ?? ""
     }
 
-    /// A private hosted zone; returns its bare id.
-    public func createHostedZone(_ name: String) async throws -> String {
+    /// A hosted zone, private unless said otherwise; returns its bare id.
+    public func createHostedZone(_ name: String, isPrivate: Bool = true) async throws -> String {
         var call = AWSClient.Call(service: .route53, operation: "CreateHostedZone")
         call.path = "/2013-04-01/hostedzone"
         call.headers = ["Content-Type": "text/xml"]
         var w = XMLWriter()
         w.element("CreateHostedZoneRequest", namespace: LiveRoute53.namespace) { w in
             w.leaf("Name", name)
-            w.element("VPC") { w in
-                w.leaf("VPCRegion", "us-east-1")
-                w.leaf("VPCId", "vpc-12345678")
+            if isPrivate {
+                w.element("VPC") { w in
+                    w.leaf("VPCRegion", "us-east-1")
+                    w.leaf("VPCId", "vpc-12345678")
+                }
             }
             w.leaf("CallerReference", UUID().uuidString)
-            w.element("HostedZoneConfig") { w in w.leaf("PrivateZone", "true") }
+            w.element("HostedZoneConfig") { w in w.leaf("PrivateZone", isPrivate ? "true" : "false") }
         }
         call.body = Data(w.output.utf8)
         let xml = try await client.xml(call)

@@ -5,11 +5,29 @@ public struct BinaryRun: Sendable {
     public let exitCode: Int32
     public let stdout: String
     public let stderr: String
+
+    public init(exitCode: Int32, stdout: String, stderr: String) {
+        self.exitCode = exitCode
+        self.stdout = stdout
+        self.stderr = stderr
+        OutputRecorder.record(self)
+    }
     /// stderr's JSON log lines, parsed.
     public var logLines: [[String: Any]] {
         stderr.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
     public var output: String { stdout + stderr }
+}
+
+/// Keeps every output of every executable the tests run, in $KMESH_TEST_OUTPUT_DIR (scripts/test.sh
+/// sets it), so that scripts/check_no_secrets.py can read them all for leaked secrets.
+enum OutputRecorder {
+    static func record(_ run: BinaryRun) {
+        guard let dir = ProcessInfo.processInfo.environment["KMESH_TEST_OUTPUT_DIR"], !dir.isEmpty else { return }
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let text = "exit \(run.exitCode)\n--- stdout\n\(run.stdout)\n--- stderr\n\(run.stderr)\n"
+        try? text.write(toFile: "\(dir)/\(UUID().uuidString).log", atomically: true, encoding: .utf8)
+    }
 }
 
 public enum Binaries {
@@ -68,12 +86,25 @@ public final class BackgroundBinary: @unchecked Sendable {
     let collected = CollectedOutput()
     let out = Pipe(), err = Pipe()
 
-    public init(_ name: String, _ arguments: [String] = [], environment: [String: String]) throws {
+    public convenience init(_ name: String, _ arguments: [String] = [], environment: [String: String]) throws {
+        try self.init(path: try Binaries.path(name), arguments, environment: environment)
+    }
+
+    /// Any program (`/usr/bin/unshare ... <a built binary>`), with the environment given.
+    public static func command(_ path: String, _ arguments: [String], environment: [String: String] = [:]) throws -> BackgroundBinary {
+        try BackgroundBinary(path: path, arguments, environment: environment)
+    }
+
+    init(path: String, _ arguments: [String], environment: [String: String]) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try Binaries.path(name))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         var env = environment
         env["PATH"] = env["PATH"] ?? "/usr/bin:/bin"
+        // Under scripts/sanitize.sh the children are instrumented too: they take the run's options.
+        for name in ["ASAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS"] where env[name] == nil {
+            if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
+        }
         env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
         process.environment = env
         process.standardOutput = out
@@ -86,6 +117,10 @@ public final class BackgroundBinary: @unchecked Sendable {
     }
 
     public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { process.processIdentifier }
+    /// What it printed on stderr so far.
+    public var stderrSoFar: String { collected.stderr }
+    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
     public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
 
     /// Waits up to `seconds` for the process to exit by itself.

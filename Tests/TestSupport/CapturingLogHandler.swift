@@ -1,5 +1,5 @@
+import KMeshSupport
 import Logging
-import Synchronization
 
 /// Collects log records so tests can assert on them (and on the absence of secrets in them).
 public final class LogCapture: Sendable {
@@ -10,7 +10,7 @@ public final class LogCapture: Sendable {
         public var rendered: String { "\(level) \(message) \(metadata.sorted { $0.key < $1.key })" }
     }
 
-    private let records = Mutex<[Record]>([])
+    private let records = Locked<[Record]>([])
     public init() {}
 
     public var all: [Record] { records.withLock { $0 } }

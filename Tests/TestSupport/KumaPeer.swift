@@ -37,6 +37,11 @@ public struct KumaPeer: Sendable {
 
     public func addMesh(_ name: String) async throws { try await control("POST", "meshes", ["name": name]) }
     public func addResources(_ items: [[String: Any]]) async throws { try await control("POST", "resources", ["items": items]) }
+    /// Clears every resource and hostname generator, then adds `items`.
+    public func replaceResources(_ items: [[String: Any]]) async throws {
+        _ = try await control("DELETE", "resources")
+        if !items.isEmpty { try await addResources(items) }
+    }
     public func fault(_ fault: String, path: String = "/tokens/dataplane", mesh: String? = nil, count: Int = 1, delayMs: Int? = nil)
         async throws
     {
@@ -46,6 +51,16 @@ public struct KumaPeer: Sendable {
         try await control("POST", "faults", f)
     }
     public func clearFaults() async throws { try await control("DELETE", "faults") }
+    /// A user token signed by the stand-in, valid for `seconds` (negative: already expired).
+    public func userToken(name: String = "ecs-controller", groups: [String] = ["mesh-system:admin"], seconds: Int) async throws -> Secret {
+        let answer =
+            try await control("POST", "user-token", ["name": name, "groups": groups, "valid_for_seconds": seconds]) as? [String: Any]
+        return Secret(answer?["token"] as? String ?? "")
+    }
+    /// GET /who-am-i with `token`: the user's name, or nil when the token is rejected.
+    public func whoAmI(_ token: Secret) async throws -> String? {
+        try? await client(token: token).whoAmI().name
+    }
     public func calls() async throws -> [String: Int] { try await control("GET", "calls") as? [String: Int] ?? [:] }
     /// Verifies a token with the stand-in's signing keys: (valid, kind, claims).
     public func verify(_ token: Secret) async throws -> [String: Any] {

@@ -1,5 +1,6 @@
 import Foundation
 import KMeshSupport
+import ReconcilerShell
 import Testing
 
 @testable import Reconcilers
@@ -8,10 +9,9 @@ import Testing
 struct TokensConfigurationTests {
     let base = ["KUMA_API_SERVER_URL": "https://cp:5682", "KUMA_API_TOKEN": "jwt"]
 
-    func resolve(_ env: [String: String], _ edit: (inout TokensConfiguration.Flags) -> Void = { _ in }) throws -> TokensConfiguration {
-        var flags = TokensConfiguration.Flags()
-        edit(&flags)
-        return try TokensConfiguration.resolve(flags, environment: Environment(env))
+    /// Parses `arguments` as the command line does, then resolves them with `env`.
+    func resolve(_ env: [String: String], _ arguments: [String] = []) throws -> ReconcileTokensCommand.Configuration {
+        try ReconcileTokensCommand.parse(arguments).configuration(environment: Environment(env))
     }
 
     @Test func defaults() throws {
@@ -19,8 +19,8 @@ struct TokensConfigurationTests {
         #expect(c.reconciler.secretNamePrefix == "kong-mesh-ecs/" && c.reconciler.defaultMesh == "default")
         #expect(c.reconciler.tokenValidFor.seconds == 8760 * 3600 && c.reconciler.renewBefore.seconds == 720 * 3600)
         #expect(c.reconciler.concurrency == 16 && !c.reconciler.dryRun && c.reconciler.clusters.isEmpty)
-        #expect(c.output == .text && c.logLevel == .info && c.logFormat == .json && c.task == nil)
-        #expect(c.token == .value(Secret("jwt")))
+        #expect(c.pass.output == .text && c.pass.logLevel == .info && c.pass.logFormat == .json && c.task == nil)
+        #expect(c.kuma.token == .value(Secret("jwt")))
     }
 
     @Test func environmentFillsInAndFlagsWin() throws {
@@ -33,18 +33,17 @@ struct TokensConfigurationTests {
         let fromEnv = try resolve(env)
         #expect(fromEnv.reconciler.secretNamePrefix == "env/" && fromEnv.reconciler.clusters == ["a", "b", "c"])
         #expect(fromEnv.reconciler.tokenValidFor.seconds == 48 * 3600 && fromEnv.reconciler.renewBefore.seconds == 3600)
-        #expect(fromEnv.reconciler.concurrency == 4 && fromEnv.reconciler.dryRun && fromEnv.output == .json)
-        #expect(fromEnv.logLevel == .debug && fromEnv.logFormat == .text)
-        #expect(fromEnv.token == .secret(id: "kuma/token"), "a secret id wins over the token value")
-        let flags = try resolve(env) { f in
-            f.secretNamePrefix = "flag/"
-            f.clusters = ["x"]
-            f.concurrency = 2
-            f.output = "text"
-            f.apiTokenSecretId = "other"
-        }
+        #expect(fromEnv.reconciler.concurrency == 4 && fromEnv.reconciler.dryRun && fromEnv.pass.output == .json)
+        #expect(fromEnv.pass.logLevel == .debug && fromEnv.pass.logFormat == .text)
+        #expect(fromEnv.kuma.token == .secret(id: "kuma/token"), "a secret id wins over the token value")
+        let flags = try resolve(
+            env,
+            [
+                "--secret-name-prefix", "flag/", "--cluster", "x", "--concurrency", "2", "--output", "text",
+                "--api-token-secret-id", "other",
+            ])
         #expect(flags.reconciler.secretNamePrefix == "flag/" && flags.reconciler.clusters == ["x"])
-        #expect(flags.reconciler.concurrency == 2 && flags.output == .text && flags.token == .secret(id: "other"))
+        #expect(flags.reconciler.concurrency == 2 && flags.pass.output == .text && flags.kuma.token == .secret(id: "other"))
     }
 
     @Test(
@@ -74,12 +73,10 @@ struct TokensConfigurationTests {
     }
 
     @Test func singleTaskModeNeedsExactlyOneCluster() throws {
-        let c = try resolve(base) {
-            $0.clusters = ["prod"]
-            $0.task = "arn:aws:ecs:eu-west-1:1:task/prod/abc"
-        }
+        let c = try resolve(base, ["--cluster", "prod", "--task", "arn:aws:ecs:eu-west-1:1:task/prod/abc"])
         #expect(c.task?.cluster == "prod" && c.task?.arn.hasSuffix("/abc") == true)
-        #expect(throws: ConfigurationError.self) { try resolve(base) { $0.task = "arn" } }
+        #expect(throws: (any Error).self) { try resolve(base, ["--task", "arn"]) }
+        #expect(throws: (any Error).self) { try resolve(base.merging(["KMESH_CLUSTERS": "a,b"]) { a, _ in a }, ["--task", "arn"]) }
     }
 
     @Test func clientRequestTokenIsStablePerVersionAndInRange() {
@@ -88,5 +85,33 @@ struct TokensConfigurationTests {
         #expect(a != TokenReconciler.clientRequestToken(secret: "arn:s", replacing: "v2"))
         #expect(a != TokenReconciler.clientRequestToken(secret: "arn:t", replacing: "v1"))
         #expect((32...64).contains(a.count) && a.hasPrefix("kmesh-"))
+    }
+
+    /// A bad value is a usage error (64) on the command line and a configuration error (78) in the
+    /// environment, whatever else is missing.
+    @Test(
+        arguments: [
+            (["--output", "yaml"], "--output is \"yaml\""),
+            (["--log-level", "loud"], "--log-level is \"loud\""),
+            (["--log-format", "xml"], "--log-format is \"xml\""),
+            (["--concurrency", "0"], "between 1 and 256"),
+            (["--renew-before", "30d"], "--renew-before is \"30d\""),
+            (["--token-valid-for", "1y"], "--token-valid-for is \"1y\""),
+            (["--api-server-url", "cp:5681"], "must start with http"),
+        ] as [([String], String)])
+    func badFlagValuesAreUsageErrors(_ arguments: [String], _ mention: String) {
+        // No URL and no token in the environment: the flag is still what is reported.
+        do {
+            _ = try ReconcileTokensCommand.parse(arguments)
+            Issue.record("\(arguments) parsed")
+        } catch {
+            #expect(ReconcileTokensCommand.exitCode(for: error).rawValue == ShellExit.usage)
+            #expect(ReconcileTokensCommand.message(for: error).contains(mention), "\(ReconcileTokensCommand.message(for: error))")
+        }
+    }
+
+    @Test func dryRunVariableMustBeABoolean() {
+        let error = #expect(throws: ConfigurationError.self) { try resolve(base.merging(["KMESH_DRY_RUN": "perhaps"]) { a, _ in a }) }
+        #expect(error?.message == "KMESH_DRY_RUN is \"perhaps\": expected true or false")
     }
 }
