@@ -1,0 +1,4 @@
+import DNSCLI
+import ReconcilerShell
+
+await ShellMain.main(ReconcileDNSCommand.self)
