@@ -1,0 +1,4 @@
+import ReconcilerShell
+import RotateCLI
+
+await ShellMain.main(RotateUserTokenCommand.self)
