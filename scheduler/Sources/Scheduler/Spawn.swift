@@ -1,0 +1,188 @@
+import Dispatch
+import KMeshSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A job's process: its own process group, stdin from /dev/null, stdout and stderr on pipes.
+struct SpawnedProcess: Sendable {
+    let pid: pid_t
+    let stdout: Int32
+    let stderr: Int32
+    /// Wall-clock milliseconds when the spawn returned.
+    var startedMs: Int64 = 0
+}
+
+enum SpawnError: Error, CustomStringConvertible {
+    case failed(String, Int32)
+    var description: String {
+        switch self {
+        case .failed(let what, let code): "\(what): \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+enum Spawner {
+    /// Output readers still running: the scheduler waits for them before it exits, so that a job's
+    /// last lines (what it printed on TERM) are logged.
+    static let activeReaders = Locked(0)
+
+    /// Waits at most `seconds` for every output reader to reach the end of its pipes.
+    static func drainReaders(seconds: Double) async {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while activeReaders.withLock({ $0 }) > 0, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(10)) }
+    }
+
+    /// Spawns every request at once from a few threads, and returns when all have started.
+    static func spawnAll(_ requests: [(argv: [String], environment: [String: String])]) -> [Result<SpawnedProcess, SpawnError>] {
+        if requests.count == 1 { return [spawnRecording(requests[0].argv, requests[0].environment)] }
+        final class Shared: Sendable {
+            let results: Locked<[Result<SpawnedProcess, SpawnError>?]>
+            let next = Locked(0)
+            init(_ n: Int) { results = Locked(Array(repeating: nil, count: n)) }
+        }
+        let shared = Shared(requests.count)
+        let group = DispatchGroup()
+        for _ in 0..<min(8, requests.count) {
+            group.enter()
+            detachedThread {
+                while true {
+                    let i = shared.next.withLock { n -> Int in
+                        defer { n += 1 }
+                        return n
+                    }
+                    guard i < requests.count else { break }
+                    let r = spawnRecording(requests[i].argv, requests[i].environment)
+                    shared.results.withLock { $0[i] = r }
+                }
+                group.leave()
+            }
+        }
+        group.wait()
+        return shared.results.withLock { $0.map { $0! } }
+    }
+
+    static func spawnRecording(_ argv: [String], _ environment: [String: String]) -> Result<SpawnedProcess, SpawnError> {
+        do {
+            var p = try spawn(argv, environment: environment)
+            p.startedMs = Scheduler.nowMs()
+            return .success(p)
+        } catch let e as SpawnError {
+            return .failure(e)
+        } catch {
+            return .failure(.failed("\(error)", 0))
+        }
+    }
+
+    /// `name` on the job's PATH, as a shell would find it (a name with a slash is taken as it is),
+    /// so that the child execs once instead of trying every directory.
+    static func resolve(_ name: String, path: String?) -> String? {
+        if name.contains("/") { return name }
+        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + name
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// Starts `argv` (looked up on the job's PATH) with `environment`, in a new process group whose id is its pid.
+    static func spawn(_ argv: [String], environment: [String: String]) throws -> SpawnedProcess {
+        guard let executable = resolve(argv[0], path: environment["PATH"]) else {
+            throw SpawnError.failed("cannot start \(argv[0])", ENOENT)
+        }
+        var out: [Int32] = [0, 0]
+        var err: [Int32] = [0, 0]
+        guard pipe(&out) == 0 else { throw SpawnError.failed("pipe", errno) }
+        guard pipe(&err) == 0 else {
+            close(out[0])
+            close(out[1])
+            throw SpawnError.failed("pipe", errno)
+        }
+        // Close-on-exec, so that no other run inherits these (spawns happen one at a time).
+        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in SchedulerSignals.handled + [SIGPIPE] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let cArgs = argv.map { strdup($0) } + [nil]
+        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in cArgs { free(p) }
+            for p in cEnv { free(p) }
+        }
+        var pid: pid_t = 0
+        let rc = cArgs.withUnsafeBufferPointer { a in
+            cEnv.withUnsafeBufferPointer { e in
+                posix_spawn(
+                    &pid, executable, &actions, &attr, UnsafeMutablePointer(mutating: a.baseAddress!),
+                    UnsafeMutablePointer(mutating: e.baseAddress!))
+            }
+        }
+        close(out[1])
+        close(err[1])
+        guard rc == 0 else {
+            close(out[0])
+            close(err[0])
+            throw SpawnError.failed("cannot start \(argv[0])", rc)
+        }
+        return SpawnedProcess(pid: pid, stdout: out[0], stderr: err[0])
+    }
+
+    /// Reads a run's stdout and stderr to their ends on one thread of its own (poll on both),
+    /// handing over each line (without the newline; a line longer than 64 KiB in pieces), then
+    /// closes them.
+    static func readLines(stdout: Int32, stderr: Int32, _ line: @escaping @Sendable (_ isStderr: Bool, [UInt8]) -> Void) {
+        activeReaders.withLock { $0 += 1 }
+        detachedThread {
+            defer { activeReaders.withLock { $0 -= 1 } }
+            var fds = [pollfd(fd: stdout, events: Int16(POLLIN), revents: 0), pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)]
+            var pending: [[UInt8]] = [[], []]
+            var open = 2
+            var buffer = [UInt8](repeating: 0, count: 16_384)
+            while open > 0 {
+                let ready = poll(&fds, 2, -1)
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 {
+                    let n = buffer.withUnsafeMutableBytes { read(fds[i].fd, $0.baseAddress, $0.count) }
+                    if n < 0, errno == EINTR { continue }
+                    if n <= 0 {
+                        if !pending[i].isEmpty { line(i == 1, pending[i]) }
+                        close(fds[i].fd)
+                        fds[i].fd = -1
+                        open -= 1
+                        continue
+                    }
+                    pending[i] += buffer[0..<n]
+                    while let nl = pending[i].firstIndex(of: 10) {
+                        line(i == 1, Array(pending[i][..<nl]))
+                        pending[i].removeSubrange(...nl)
+                    }
+                    if pending[i].count > 65_536 {
+                        line(i == 1, pending[i])
+                        pending[i].removeAll()
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import SchedulerCLI
+
+await KMeshScheduler.runMain()
