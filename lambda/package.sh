@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
-# Builds self-contained Lambda zips for provided.al2023 (x86_64): .build/lambda/<reconciler>.zip with
-# an executable `bootstrap` at the root. The binary links a minimal static libcurl (built here from
+# Builds the release artifacts: one self-contained static binary per executable at
+# .build/dist/bin/<name> (with .build/dist/SHA256SUMS), and for each reconciler the Lambda zip for
+# provided.al2023 (x86_64), .build/lambda/<reconciler>.zip, whose `bootstrap` is that same file. The binary links a minimal static libcurl (built here from
 # Debian's curl source, pinned below), static OpenSSL and libstdc++, and the static Swift stdlib, so
 # it needs only libc, libm, libgcc_s and the loader, at GLIBC_2.34 at most. The script checks that
 # itself and fails on a regression, then prints each zip's size.
 #
-#   lambda/package.sh            # every reconciler that exists
-#   lambda/package.sh --check    # re-run the checks on the zips already built
+#   lambda/package.sh            # every executable that exists
+#   lambda/package.sh --check    # re-run the checks on what was built (binaries, sums, zips)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 OUT="$ROOT/.build/lambda"
+DIST="$ROOT/.build/dist"
 DEPS="$OUT/deps"
 CURL_SOURCE_VERSION="7.88.1-10+deb12u15"   # Debian bookworm's curl; bump deliberately
 CURL_UPSTREAM="${CURL_SOURCE_VERSION%%-*}"
 MAX_GLIBC="2.34"
 ALLOWED_NEEDED="libc.so.6 libm.so.6 libgcc_s.so.1 ld-linux-x86-64.so.2"
-mkdir -p "$OUT" "$DEPS"
+mkdir -p "$OUT" "$DEPS" "$DIST/bin"
 
 say() { echo "package: $*" >&2; }
 die() { echo "package: error: $*" >&2; exit 1; }
@@ -31,6 +33,15 @@ reconcilers() {
     return 0
 }
 
+# Every executable product: the reconcilers (each also a Lambda zip), the scheduler, and the
+# multi-call binary the container image holds.
+executables() {
+    reconcilers
+    if grep -q '"kmesh-scheduler"' Package.swift; then echo kmesh-scheduler; fi
+    if grep -q '"kmesh-ecs"' Package.swift; then echo kmesh-ecs; fi
+    return 0
+}
+
 check_binary() {
     local bin="$1" needed glibc bad
     needed=$(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
@@ -42,14 +53,28 @@ check_binary() {
         || die "$bin needs GLIBC_$glibc; provided.al2023 has $MAX_GLIBC ($(objdump -T "$bin" | grep "GLIBC_$glibc" | awk '{print $NF}' | sort -u | tr '\n' ' '))"
     bad=$(objdump -T "$bin" | grep -oE 'GLIBCXX_[0-9.]+|CURL_[A-Z0-9_]+|GLIBC_PRIVATE' | sort -u | tr '\n' ' ' || true)
     [ -z "$bad" ] || die "$bin references $bad"
-    say "$(basename "$(dirname "$bin")"): NEEDED $needed; highest GLIBC_$glibc; no GLIBCXX_/CURL_/GLIBC_PRIVATE"
+    say "$2: NEEDED $needed; highest GLIBC_$glibc; no GLIBCXX_/CURL_/GLIBC_PRIVATE"
+}
+
+check_all() {
+    local name tmp
+    (cd "$DIST" && sha256sum --quiet -c SHA256SUMS) || die "$DIST/SHA256SUMS does not match the binaries"
+    for name in $(executables); do
+        [ -x "$DIST/bin/$name" ] || die "$DIST/bin/$name is missing"
+        check_binary "$DIST/bin/$name" "bin/$name"
+        grep -q " bin/$name\$" "$DIST/SHA256SUMS" || die "SHA256SUMS has no line for bin/$name"
+    done
+    for name in $(reconcilers); do
+        tmp=$(mktemp -d)
+        python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$OUT/$name.zip" "$tmp"
+        cmp -s "$tmp/bootstrap" "$DIST/bin/$name" || { rm -rf "$tmp"; die "$name.zip's bootstrap is not bin/$name"; }
+        rm -rf "$tmp"
+    done
+    say "checked: $(executables | tr '\n' ' ')(static, SHA256SUMS match, each zip's bootstrap is its bin/ file)"
 }
 
 if [ "${1:-}" = "--check" ]; then
-    for r in $(reconcilers); do
-        tmp=$(mktemp -d); python3 -c "import zipfile,sys; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$OUT/$r.zip" "$tmp"
-        mkdir -p "$tmp/$r"; mv "$tmp/bootstrap" "$tmp/$r/bootstrap"; check_binary "$tmp/$r/bootstrap"; rm -rf "$tmp"
-    done
+    check_all
     exit 0
 fi
 
@@ -131,8 +156,8 @@ PCF
 
 # --- build, check, zip --------------------------------------------------------------------------
 SCRATCH="$OUT/build"
-products=$(reconcilers)
-[ -n "$products" ] || die "no reconciler executables found under Sources/"
+products=$(executables)
+[ -n "$products" ] || die "no executables found under Sources/"
 for r in $products; do
     say "building $r (release, static Swift stdlib)"
     PKG_CONFIG_PATH="$PC" PKG_CONFIG_LIBDIR="$PC" swift build -c release --scratch-path "$SCRATCH" --product "$r" \
@@ -140,12 +165,13 @@ for r in $products; do
         || { grep -E "error" "$OUT/build-$r.log" | head -20 >&2; die "$r did not build (log: $OUT/build-$r.log)"; }
     bin="$SCRATCH/release/$r"
     [ -x "$bin" ] || die "$r did not build"
-    stage="$OUT/stage/$r"
-    rm -rf "$stage"; mkdir -p "$stage"
-    strip -o "$stage/bootstrap" "$bin"
-    chmod 755 "$stage/bootstrap"
-    check_binary "$stage/bootstrap"
-    python3 - "$stage/bootstrap" "$OUT/$r.zip" <<'PY'
+    strip -o "$DIST/bin/$r.tmp" "$bin"
+    chmod 755 "$DIST/bin/$r.tmp"
+    mv "$DIST/bin/$r.tmp" "$DIST/bin/$r"
+    check_binary "$DIST/bin/$r" "bin/$r"
+    say "bin/$r: $(awk -v b="$(stat -c %s "$DIST/bin/$r")" 'BEGIN { printf "%.2f MB", b / 1e6 }')"
+    case " $(reconcilers | tr '\n' ' ') " in *" $r "*) ;; *) continue;; esac
+    python3 - "$DIST/bin/$r" "$OUT/$r.zip" <<'PY'
 import sys, zipfile, os
 src, dst = sys.argv[1], sys.argv[2]
 info = zipfile.ZipInfo("bootstrap", date_time=(2026, 1, 1, 0, 0, 0))
@@ -156,7 +182,10 @@ with zipfile.ZipFile(dst + ".tmp", "w") as z, open(src, "rb") as f:
 os.replace(dst + ".tmp", dst)
 PY
     size=$(stat -c %s "$OUT/$r.zip")
-    awk -v r="$r" -v z="$size" -v b="$(stat -c %s "$stage/bootstrap")" \
+    awk -v r="$r" -v z="$size" -v b="$(stat -c %s "$DIST/bin/$r")" \
         'BEGIN { printf "package: %s.zip: %.2f MB zipped (%d bytes), bootstrap %.2f MB\n", r, z / 1e6, z, b / 1e6 }'
     [ "$size" -le 10000000 ] || die "$r.zip is over 10 MB"
 done
+
+(cd "$DIST" && sha256sum $(for n in $products; do echo "bin/$n"; done) > SHA256SUMS.tmp && mv SHA256SUMS.tmp SHA256SUMS)
+check_all
