@@ -5,7 +5,7 @@
   /status/N       -> status N with a short body
   /delay?ms=N     -> waits N ms, then 200
   /drop           -> closes the connection without answering
-  /big?bytes=N    -> N bytes of 'x'
+  /big?bytes=N    -> N bytes of 'x' (&chunked=1: chunked, no Content-Length announced)
   /stats          -> {"connections": N, "max_in_flight": M}: TCP connections accepted so far, and
                      the most /delay requests that were being served at once
   /stats/reset    -> zeroes max_in_flight
@@ -52,6 +52,16 @@ class Handler(peerlib.QuietHandler):
             self.send_json(200, {"delayed": True, "connection": self.connection_number})
         elif url.path == "/drop":
             self.drop_connection()
+        elif url.path == "/big" and query.get("chunked") == ["1"]:
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            left = int(query["bytes"][0])
+            while left > 0:
+                n = min(left, 1024)
+                self.wfile.write(b"%x\r\n" % n + b"x" * n + b"\r\n")
+                left -= n
+            self.wfile.write(b"0\r\n\r\n")
         elif url.path == "/big":
             self.send_bytes(200, b"x" * int(query["bytes"][0]), "application/octet-stream")
         elif url.path == "/stats":

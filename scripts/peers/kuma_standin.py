@@ -82,7 +82,9 @@ class SigningKey:
         signing_input = b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
             b64url(json.dumps(claims, separators=(",", ":")).encode())
         signature = self.private.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return signing_input + "." + b64url(signature)
+        token = signing_input + "." + b64url(signature)
+        peerlib.record_secret(token)
+        return token
 
     def verify(self, token):
         try:

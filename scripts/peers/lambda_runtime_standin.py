@@ -9,7 +9,8 @@ Contract endpoints
   POST /2018-06-01/runtime/init/error                 -> 202
 Test controls
   POST /__fake/events {"body": <JSON value or string>, "deadline_ms": 60000}  -> {"request_id"}
-  GET  /__fake/results                 every response / error / init error so far
+  GET  /__fake/results                 every response / error / init error so far (with "at", and
+                                       "delivered_at": when `next` handed the event out)
   GET  /__fake/result/{id}?wait=S      one invocation's result, waiting up to S seconds
   GET  /__fake/next-times              epoch seconds (float) of each GET .../next as it arrived
   POST /__fake/reset                   (also releases `next` calls parked before it)
@@ -36,6 +37,7 @@ class Runtime:
         # A reset starts a new generation: `next` calls parked by a process that was killed
         # (cold-start measurements) give up instead of taking the next event to a dead socket.
         self.generation = 0
+        self.delivered = {}   # request id -> when `next` handed it out
 
 
 class Handler(peerlib.QuietHandler):
@@ -51,6 +53,7 @@ class Handler(peerlib.QuietHandler):
                 if generation != rt.generation:
                     return self.drop_connection()
                 event = rt.queue.pop(0)
+                rt.delivered[event["id"]] = time.time()
             headers = {"Lambda-Runtime-Aws-Request-Id": event["id"],
                        "Lambda-Runtime-Deadline-Ms": str(int((time.time() * 1000) + event["deadline_ms"])),
                        "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:reconcile-tokens",
@@ -112,6 +115,8 @@ class Handler(peerlib.QuietHandler):
             return self.send_bytes(404, b"not found", "text/plain")
         record["at"] = time.time()
         with rt.cond:
+            if "id" in record:
+                record["delivered_at"] = rt.delivered.pop(record["id"], None)
             rt.results.append(record)
             rt.cond.notify_all()
         self.send_json(202, {"status": "OK"})

@@ -93,6 +93,7 @@ def start():
         key = iam.create_access_key(UserName=user)["AccessKey"]
         keys[prefix + "access_key_id"] = key["AccessKeyId"]
         keys[prefix + "secret_access_key"] = key["SecretAccessKey"]
+        peerlib.record_secret(key["SecretAccessKey"])
     role = iam.create_role(RoleName="kmesh-web-identity", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))["Role"]
     iam.put_role_policy(RoleName="kmesh-web-identity", PolicyName="p", PolicyDocument=json.dumps(ADMIN_POLICY))
 

@@ -8,8 +8,10 @@ Then writes the environment the binary needs to --env-file (KEY=VALUE lines; exp
 the peers it started (by PID) and exits.
 
   world.py demo                     two clusters, two meshes, tasks (some PROVISIONING/PENDING),
-                                    their {} secrets (one with a key of its own to keep)
+                                    their {} secrets (one with a key of its own to keep); a private
+                                    hosted zone svc.mesh.local and three MeshServices for reconcile-dns
   world.py bench --services 1000 --tasks-per-service 10 --clusters 4
+  world.py dns-bench --services 5000   one private zone, 5,000 MeshServices with VIPs
 """
 import argparse
 import json
@@ -43,7 +45,50 @@ def clients(info):
     cfg = Config(retries={"max_attempts": 10, "mode": "standard"}, max_pool_connections=20)
     kw = dict(endpoint_url=info["base_url"], region_name=REGION, aws_access_key_id=info["access_key_id"],
               aws_secret_access_key=info["secret_access_key"], config=cfg)
-    return boto3.client("ecs", **kw), boto3.client("secretsmanager", **kw)
+    return boto3.client("ecs", **kw), boto3.client("secretsmanager", **kw), boto3.client("route53", **kw)
+
+
+def kuma_control(kuma_info, path, body):
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{kuma_info['port']}/__standin/{path}", data=json.dumps(body).encode(),
+                                 method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def mesh_service(name, vip, hostname, mesh="default"):
+    return {"type": "MeshService", "mesh": mesh, "name": name,
+            "labels": {"kuma.io/display-name": name, "kuma.io/origin": "zone", "kuma.io/zone": "zone-1"},
+            "spec": {"ports": [{"port": 8080, "targetPort": 8080, "appProtocol": "http"}],
+                     "selector": {"dataplaneTags": {"kuma.io/service": name}}, "state": "Available"},
+            "status": {"addresses": [{"hostname": hostname, "origin": "HostnameGenerator",
+                                      "hostnameGeneratorRef": {"coreName": "local-mesh-service"}}],
+                       "vips": [{"ip": vip}]}}
+
+
+def private_zone(route53, name):
+    zone = route53.create_hosted_zone(Name=name, CallerReference=f"{name}-{time.time()}",
+                                      VPC={"VPCRegion": REGION, "VPCId": "vpc-12345678"},
+                                      HostedZoneConfig={"PrivateZone": True, "Comment": "kmesh demo"})
+    return zone["HostedZone"]["Id"].split("/")[-1]
+
+
+def seed_dns_demo(route53, kuma_info):
+    zone = private_zone(route53, "svc.mesh.local")
+    kuma_control(kuma_info, "resources", {"items": [
+        mesh_service("redis", "127.4.0.1", "redis.svc.mesh.local"),
+        mesh_service("web", "127.4.0.2", "web.svc.mesh.local"),
+        mesh_service("api", "127.4.0.3", "api.svc.mesh.local"),
+    ]})
+    return zone
+
+
+def seed_dns_bench(route53, kuma_info, services):
+    zone = private_zone(route53, "svc.mesh.local")
+    items = [mesh_service(f"svc-{i:05d}", f"127.4.{i // 250}.{i % 250 + 1}", f"svc-{i:05d}.svc.mesh.local") for i in range(services)]
+    for start in range(0, len(items), 1000):
+        kuma_control(kuma_info, "resources", {"items": items[start:start + 1000]})
+    return zone
 
 
 def run_tasks(ecs, cluster, service, mesh, count):
@@ -107,7 +152,7 @@ def seed_bench(ecs, sm, services, per_service, clusters):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["demo", "bench"])
+    parser.add_argument("kind", choices=["demo", "bench", "dns-bench"])
     parser.add_argument("--env-file", required=True)
     parser.add_argument("--services", type=int, default=1000)
     parser.add_argument("--tasks-per-service", type=int, default=10)
@@ -124,9 +169,14 @@ def main():
         children.append(proxy)
         kuma, kuma_info = start_peer("kuma_standin.py", "--meshes", "default,payments")
         children.append(kuma)
-        ecs, sm = clients(info)
+        ecs, sm, route53 = clients(info)
+        zone = None
         if args.kind == "demo":
             seeded = seed_demo(ecs, sm)
+            zone = seed_dns_demo(route53, kuma_info)
+        elif args.kind == "dns-bench":
+            zone = seed_dns_bench(route53, kuma_info, args.services)
+            seeded = {"zone": zone, "services": args.services}
         else:
             seeded = seed_bench(ecs, sm, args.services, args.tasks_per_service, args.clusters)
         env = {
@@ -136,6 +186,8 @@ def main():
             "KUMA_API_SERVER_URL": f"http://127.0.0.1:{kuma_info['port']}", "KUMA_API_TOKEN": kuma_info["admin_token"],
             "KMESH_SECRET_NAME_PREFIX": PREFIX,
         }
+        if zone:
+            env["KMESH_RUNTIME_AWS_ROUTE53_HOSTED_ZONE_ID"] = zone
         with open(args.env_file, "w") as f:
             for k, v in env.items():
                 f.write(f"{k}={v}\n")

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Lambda soak benchmark: N invocations of each reconciler in one warm process.
+
+For each of reconcile-tokens, reconcile-dns and rotate-user-token: starts the world of the fault
+matrix (moto behind a fault proxy, the Kuma stand-in behind another) and the fake Runtime API, runs
+the executable as a Lambda function would (AWS_LAMBDA_RUNTIME_API set), and feeds it N events, one
+at a time, in a fixed pseudo-random mix: full passes ({} and Scheduled Events), ECS Task State
+Changes (tokens; repeats included, which dedupe skips), malformed bodies, oversized bodies,
+unsupported events, and full passes with one peer fault injected (503, reset mid-response, garbage,
+throttling). It samples the process (VmRSS, open descriptors, threads) every 100 invocations and
+prints, after the warm-up (the first 10%):
+
+  - RSS growth, descriptor and thread counts (the targets: < 2 MB, constant, constant);
+  - handler overhead per invocation, two ways: the CPU time the process used for it (every
+    thread's schedstat, in nanoseconds: our time exactly, since waiting on a peer costs none; the
+    target, p99 < 5 ms, is checked on this), and, as an upper bound, the wall time from the Runtime
+    API handing the event out to the result arriving less the peers' busy intervals (and, with
+    --log-level debug, the retry backoff the process logged); this one also counts the Python peers' own request
+    parsing and the machine's scheduling, so it overstates.
+
+  bench_lambda_soak.py --bin DIR [--invocations 2000] [--only tokens,dns,rotate] [--log-level debug]
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "peers"))
+sys.path.insert(0, HERE)
+
+import fault_matrix  # noqa: E402
+import world  # noqa: E402
+from fault_matrix import http  # noqa: E402
+
+
+LOG_LEVEL = "info"
+
+
+def proc_stats(pid):
+    status = open(f"/proc/{pid}/status").read().split("\n")
+    field = {line.split(":")[0]: line.split(":")[1].strip() for line in status if ":" in line}
+    return {"rss_kib": int(field["VmRSS"].split()[0]), "threads": int(field["Threads"]),
+            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
+def cpu_ns(pid):
+    """CPU time the process has used, every thread summed (schedstat: nanoseconds on a CPU)."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            total += int(open(f"/proc/{pid}/task/{tid}/schedstat").read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that just ended
+    return total
+
+
+def union_within(intervals, start, end):
+    """Length of the union of `intervals` clipped to [start, end]."""
+    clipped = sorted((max(a, start), min(b, end)) for a, b in intervals if b > start and a < end)
+    total, cur_a, cur_b = 0.0, None, None
+    for a, b in clipped:
+        if cur_b is None or a > cur_b:
+            if cur_b is not None:
+                total += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_b is not None:
+        total += cur_b - cur_a
+    return total
+
+
+def pct(values, p):
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else 0.0
+
+
+def events_for(name, rng, task):
+    """(kind, body, fault) for one invocation."""
+    roll = rng.random()
+    if roll < 0.30:
+        return "pass", {}, None
+    if roll < 0.40:
+        return "pass", {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}, None
+    if roll < 0.55 and name == "tokens":
+        return "task event", {"version": "0", "id": f"evt-{rng.randrange(30)}", "detail-type": "ECS Task State Change",
+                              "source": "aws.ecs", "detail": task}, None
+    if roll < 0.62:
+        return "malformed", rng.choice(["not json{", "[1, 2]", "\"a string\"", ""]), None
+    if roll < 0.67:
+        return "oversized", {"padding": "x" * (300 * 1024)}, None
+    if roll < 0.77:
+        return "unsupported", {"detail-type": "Something Else", "source": "aws.s3", "detail": {}}, None
+    return "pass with a fault", {}, rng.choice(["503", "cut", "garbage", "throttling"])
+
+
+def soak(name, binary, invocations, w):
+    scenario = {"tokens": fault_matrix.Tokens, "dns": fault_matrix.DNS, "rotate": fault_matrix.Rotate}[name](w)
+    state = scenario.prepare(f"soak-{name}")
+    env = dict(w.env)
+    if name == "tokens":
+        env.update(KUMA_API_TOKEN=w.kuma["admin_token"], KMESH_SECRET_NAME_PREFIX=state)
+    elif name == "dns":
+        env.update(KUMA_API_TOKEN=w.kuma["admin_token"], KMESH_RUNTIME_AWS_ROUTE53_HOSTED_ZONE_ID=state[0])
+    else:
+        env.update(KUMA_API_TOKEN_SECRET_ID=state[0])
+    # At debug the logs carry each retry's backoff ("retry-in-ms"), subtracted from the wall figure;
+    # the default is the level a function runs at, info.
+    env.update(LOG_LEVEL=LOG_LEVEL, KMESH_LOG_FORMAT="json", KMESH_REQUEST_TIMEOUT="2s")
+    task = {}
+    if name == "tokens":
+        arn = w.ecs.list_tasks(cluster="prod")["taskArns"][0]
+        task = {"clusterArn": w.ecs.describe_clusters(clusters=["prod"])["clusters"][0]["clusterArn"], "taskArn": arn,
+                "lastStatus": "PROVISIONING", "desiredStatus": "RUNNING"}
+    runtime, rt_info = world.start_peer("lambda_runtime_standin.py")
+    rt = f"http://127.0.0.1:{rt_info['port']}"
+    env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{rt_info['port']}"
+    log_path = os.path.join(fault_matrix_output_dir(), f"lambda-soak-{name}.log")
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([binary], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    rng = random.Random(20261201)
+    samples, overhead, kinds, pending, cpu = [], {}, {}, [], {}
+    started = time.time()
+    try:
+        for i in range(invocations):
+            kind, body, fault = events_for(name, rng, task)
+            for p in (w.aws_proxy, w.kuma_proxy):
+                p.reset()
+            if fault:
+                proxy, op = rng.choice([(w.aws_proxy, "*"), (w.kuma_proxy, "*")])
+                code = "503" if fault == "throttling" and proxy is w.kuma_proxy else (
+                    "ThrottlingException" if fault == "throttling" else fault)
+                http("POST", proxy.base + "/__proxy/faults", {"operation": op, "fault": code, "count": 1})
+            cpu_before = cpu_ns(proc.pid)
+            rid = http("POST", rt + "/__fake/events", {"body": body, "deadline_ms": 30000})["request_id"]
+            result = http("GET", rt + f"/__fake/result/{rid}?wait=60")
+            if not result or result.get("id") != rid:
+                raise SystemExit(f"soak: {name}: invocation {i} ({kind}) got no result")
+            cpu_ms = (cpu_ns(proc.pid) - cpu_before) / 1e6
+            busy = http("GET", w.aws_proxy.base + "/__proxy/busy") + http("GET", w.kuma_proxy.base + "/__proxy/busy")
+            wall = result["at"] - result["delivered_at"]
+            ours = max(0.0, wall - union_within(busy, result["delivered_at"], result["at"]))
+            kinds[kind] = kinds.get(kind, 0) + 1
+            if i >= invocations // 10:
+                pending.append((kind, rid, ours * 1000))
+                cpu.setdefault(kind, []).append(cpu_ms)
+            if i % 100 == 0 or i == invocations - 1:
+                samples.append((i, proc_stats(proc.pid)))
+            if proc.poll() is not None:
+                raise SystemExit(f"soak: {name}: the process exited ({proc.returncode}) at invocation {i}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        runtime.terminate()
+        runtime.wait(timeout=10)
+    elapsed = time.time() - started
+    backoff = {}
+    log.close()
+    for line in open(log_path, errors="replace"):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if "retry-in-ms" in entry and "request-id" in entry:
+            backoff[entry["request-id"]] = backoff.get(entry["request-id"], 0) + int(entry["retry-in-ms"])
+    for kind, rid, ms in pending:
+        overhead.setdefault(kind, []).append(max(0.0, ms - backoff.get(rid, 0)))
+    warm = next(s for i, s in samples if i >= invocations // 10)
+    last = samples[-1][1]
+    everything = [v for vs in overhead.values() for v in vs]
+    print(f"soak: {name}: {invocations} invocations in {elapsed:.0f}s ("
+          + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")")
+    print(f"soak: {name}: after warm-up RSS {warm['rss_kib'] / 1024:.1f} -> {last['rss_kib'] / 1024:.1f} MiB "
+          f"({(last['rss_kib'] - warm['rss_kib']) / 1024:+.2f} MiB), fds {warm['fds']} -> {last['fds']}, "
+          f"threads {warm['threads']} -> {last['threads']}")
+    all_cpu = [v for vs in cpu.values() for v in vs]
+    for kind in sorted(overhead):
+        v, c = overhead[kind], cpu[kind]
+        print(f"soak: {name}: {kind:<18} CPU p50 {pct(c, 50):.2f} p99 {pct(c, 99):.2f} max {max(c):.2f} ms | "
+              f"wall less peers p50 {pct(v, 50):.2f} p99 {pct(v, 99):.2f} ms  (n={len(v)})")
+    print(f"soak: {name}: all                CPU p50 {pct(all_cpu, 50):.2f} p99 {pct(all_cpu, 99):.2f} ms | "
+          f"wall less peers p50 {pct(everything, 50):.2f} p99 {pct(everything, 99):.2f} ms")
+    rss_series = " ".join(f"{s['rss_kib'] / 1024:.1f}" for _, s in samples)
+    print(f"soak: {name}: RSS every 100 invocations (MiB): {rss_series}")
+    return {"rss_growth_mib": (last["rss_kib"] - warm["rss_kib"]) / 1024, "fds": (warm["fds"], last["fds"]),
+            "threads": (warm["threads"], last["threads"]), "p99_ms": pct(all_cpu, 99)}
+
+
+def fault_matrix_output_dir():
+    d = os.environ.get("KMESH_TEST_OUTPUT_DIR") or os.path.join(HERE, "..", ".build", "fault-matrix")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True)
+    parser.add_argument("--invocations", type=int, default=2000)
+    parser.add_argument("--only", default="tokens,dns,rotate")
+    parser.add_argument("--log-level", default="info", help="the functions' LOG_LEVEL (debug: backoff is subtracted too)")
+    args = parser.parse_args()
+    global LOG_LEVEL
+    LOG_LEVEL = args.log_level
+    binaries = {"tokens": "reconcile-tokens", "dns": "reconcile-dns", "rotate": "rotate-user-token"}
+    w = fault_matrix.World()
+    results = {}
+    try:
+        for name in args.only.split(","):
+            results[name] = soak(name, os.path.join(args.bin, binaries[name]), args.invocations, w)
+    finally:
+        w.stop()
+    for name, r in results.items():
+        ok = r["rss_growth_mib"] < 2 and r["fds"][0] == r["fds"][1] and r["threads"][0] == r["threads"][1] and r["p99_ms"] < 5
+        print(f"soak: {name}: {'within' if ok else 'OUTSIDE'} the targets (RSS growth < 2 MB, fds and threads constant, "
+              f"p99 CPU per invocation < 5 ms)")
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
