@@ -12,15 +12,13 @@ public struct KumaUser: Sendable, Decodable, Equatable {
 
 /// Any listed Kuma resource (Mesh, MeshService, MeshExternalService, MeshMultiZoneService,
 /// Dataplane, HostnameGenerator). `spec` and `status` stay as JSON; typed views are below.
-public struct KumaResource: Sendable, Decodable, Equatable {
+public struct KumaResource: Sendable, Equatable {
     public var type: String
     public var mesh: String?
     public var name: String
     public var labels: [String: String]
     public var spec: JSONValue?
     public var status: JSONValue?
-
-    enum CodingKeys: String, CodingKey { case type, mesh, name, labels, spec, status }
 
     public init(type: String, mesh: String?, name: String, labels: [String: String] = [:], spec: JSONValue? = nil, status: JSONValue? = nil)
     {
@@ -32,14 +30,35 @@ public struct KumaResource: Sendable, Decodable, Equatable {
         self.status = status
     }
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decodeIfPresent(String.self, forKey: .type) ?? ""
-        mesh = try c.decodeIfPresent(String.self, forKey: .mesh)
-        name = try c.decode(String.self, forKey: .name)
-        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
-        spec = try c.decodeIfPresent(JSONValue.self, forKey: .spec)
-        status = try c.decodeIfPresent(JSONValue.self, forKey: .status)
+    /// One item of a list page, read from the parsed document (no Codable: `spec` and `status` are
+    /// kept whole, and the Codable route would guess the type of every value inside them). The same
+    /// rules as the contract: `name` is required, `labels` map strings to strings.
+    public init(json: JSONValue) throws(KumaDecodingError) {
+        guard case .object(let o) = json else { throw KumaDecodingError("an item is not a JSON object") }
+        func optionalString(_ key: String) throws(KumaDecodingError) -> String? {
+            switch o[key] {
+            case nil, .null?: return nil
+            case .string(let s)?: return s
+            default: throw KumaDecodingError("an item's \(key) is not a string")
+            }
+        }
+        guard let name = try optionalString("name") else { throw KumaDecodingError("an item has no name") }
+        var labels: [String: String] = [:]
+        switch o["labels"] {
+        case nil, .null?: break
+        case .object(let l)?:
+            for (k, v) in l {
+                guard case .string(let s) = v else {
+                    throw KumaDecodingError("the label \(k.printableLine(limit: 80)) of \(name.printableLine(limit: 80)) is not a string")
+                }
+                labels[k] = s
+            }
+        default: throw KumaDecodingError("the labels of \(name.printableLine(limit: 80)) are not an object")
+        }
+        func kept(_ key: String) -> JSONValue? { if case .null? = o[key] { nil } else { o[key] } }
+        self.init(
+            type: try optionalString("type") ?? "", mesh: try optionalString("mesh"), name: name, labels: labels,
+            spec: kept("spec"), status: kept("status"))
     }
 
     /// `status.addresses[].hostname`.
@@ -111,4 +130,10 @@ public struct StaticKumaToken: KumaTokenSource {
     public init(_ value: Secret?) { self.value = value }
     public func token() async throws -> Secret? { value }
     public func invalidate() async {}
+}
+
+/// Why a Kuma answer does not have the shape of its contract.
+public struct KumaDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -94,10 +94,25 @@ public struct LiveKuma: KumaAPI {
 
     // MARK: plumbing
 
-    struct Page: Decodable {
-        var total: Int?
+    /// A list page, `{"total": N, "items": [...], "next": "..."|null}`, read by `JSONValue.parse`.
+    struct Page {
         var items: [KumaResource]
         var next: String?
+
+        init(_ body: Data) throws(KumaDecodingError) {
+            let document: JSONValue
+            do { document = try JSONValue.parse(body) } catch { throw KumaDecodingError("\(error)") }
+            guard case .object(let o) = document else { throw KumaDecodingError("a list page is not a JSON object") }
+            guard case .array(let items)? = o["items"] else { throw KumaDecodingError("a list page has no items array") }
+            self.items = []
+            self.items.reserveCapacity(items.count)
+            for item in items { self.items.append(try KumaResource(json: item)) }
+            switch o["next"] {
+            case nil, .null?: next = nil
+            case .string(let s)?: next = s
+            default: throw KumaDecodingError("a list page's next is not a string")
+            }
+        }
     }
 
     func listAll(_ path: String) async throws -> [KumaResource] {
@@ -105,7 +120,11 @@ public struct LiveKuma: KumaAPI {
         var target = "\(path)?size=\(configuration.pageSize)"
         var pages = 0
         while true {
-            let page = try decode(Page.self, try await send("GET", target), "GET", path)
+            let response = try await send("GET", target)
+            let page: Page
+            do { page = try Page(response.body) } catch {
+                throw KumaClientError.unexpectedResponse(method: "GET", path: path, detail: "\(error)")
+            }
             items += page.items
             pages += 1
             guard let next = page.next, !next.isEmpty else { return items }

@@ -5,7 +5,7 @@ import KMeshSupport
 
 @testable import Kuma
 
-/// Kuma's error bodies (JSON, plain text, empty) and list items, as the client reads them.
+/// Kuma's error bodies (JSON, plain text, empty) and list pages, as the client reads them.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data = pointer else { return 0 }
@@ -13,9 +13,13 @@ public func fuzz(_ pointer: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let e = KumaAPIError.from(
         method: "GET", path: "/meshes", response: HTTPResponse(status: 400 + size % 200, headers: HTTPHeaders(), body: body))
     precondition(e.description.isPrintableLine, "an error is one printable line")
-    if let r = try? JSON.decode(KumaResource.self, from: body) {
-        _ = r.hostnames
-        _ = r.vips
+    do {
+        for r in try LiveKuma.Page(body).items {
+            _ = r.hostnames
+            _ = r.vips
+        }
+    } catch {
+        precondition(error.description.isPrintableLine, "an error is one printable line")
     }
     return 0
 }
