@@ -179,29 +179,65 @@ public struct DNSReconciler: Reconciler {
 
     // MARK: reading
 
+    /// Lists read at once from the Kuma API: a pass waits for the slowest list, not for their sum.
+    static let listsInFlight = 8
+
+    enum Listed: Sendable {
+        case services(Int, [MeshAddressSource])
+        case generators([KumaResource])
+    }
+
     func readSource(_ calls: Calls) async throws -> (items: [MeshAddressSource], generators: [String: GeneratorZones]) {
         var meshes = options.meshes
         if meshes.isEmpty {
             calls.add("GET /meshes")
             meshes = try await kuma.meshes().map(\.name)
         }
-        var items: [MeshAddressSource] = []
-        for mesh in meshes {
-            for (collection, kind) in Self.collections {
-                calls.add("GET /meshes/{mesh}/\(collection.rawValue)")
-                for r in try await kuma.list(mesh: mesh, collection) {
-                    items.append(Self.source(r, kind: kind, mesh: mesh))
+        // Every mesh's three collections and the generators, at most `listsInFlight` at a time; the
+        // items keep the order of the lists (mesh by mesh, collection by collection) whatever order
+        // the answers come in. The first list that fails ends the read, and the others with it.
+        let lists = meshes.flatMap { mesh in Self.collections.map { (mesh: mesh, collection: $0.0, kind: $0.1) } }
+        var listed = [[MeshAddressSource]](repeating: [], count: lists.count)
+        var generatorItems: [KumaResource] = []
+        try await withThrowingTaskGroup(of: Listed.self) { group in
+            let jobs = lists.count + 1
+            func start(_ job: Int) {
+                if job == lists.count {
+                    calls.add("GET /hostnamegenerators")
+                    group.addTask { .generators(try await kuma.hostnameGenerators()) }
+                    return
+                }
+                let list = lists[job]
+                calls.add("GET /meshes/{mesh}/\(list.collection.rawValue)")
+                group.addTask {
+                    .services(
+                        job, try await kuma.list(mesh: list.mesh, list.collection).map { Self.source($0, kind: list.kind, mesh: list.mesh) }
+                    )
+                }
+            }
+            var next = 0
+            while next < min(jobs, Self.listsInFlight) {
+                start(next)
+                next += 1
+            }
+            while let done = try await group.next() {
+                switch done {
+                case .services(let job, let items): listed[job] = items
+                case .generators(let items): generatorItems = items
+                }
+                if next < jobs {
+                    start(next)
+                    next += 1
                 }
             }
         }
-        calls.add("GET /hostnamegenerators")
         var generators: [String: GeneratorZones] = [:]
-        for g in try await kuma.hostnameGenerators() {
+        for g in generatorItems {
             guard let zones = Self.route53Zones(g) else { continue }
             generators[g.name] = zones
             if let display = g.labels["kuma.io/display-name"] { generators[display] = zones }
         }
-        return (items, generators)
+        return (listed.flatMap { $0 }, generators)
     }
 
     static func source(_ r: KumaResource, kind: String, mesh: String) -> MeshAddressSource {

@@ -160,6 +160,34 @@ struct ReconcileDNSTests {
         #expect(try allowed.exitCode == 0 && report(allowed).totals["deleted"] == 2, "2 deletes: under the mass-delete floor")
     }
 
+    /// The lists are read together: with every list answering 300 ms late, the control plane sees as
+    /// many requests at once as the bound allows (ten lists, eight in flight), and the pass still
+    /// publishes every mesh's names in the lists' order.
+    @Test func theListsAreReadTogetherWithinTheirBound() async throws {
+        let meshes = ["default", "m2", "m3"]
+        let w = try await DNSWorld.make(meshes: meshes)
+        defer { w.stop() }
+        let zone = try await w.seed.createHostedZone("e2e-together.mesh.local")
+        try await w.kuma.addResources(
+            meshes.enumerated().map { i, mesh in
+                DNSWorld.item("s\(i)", mesh: mesh, vip: "127.4.0.\(i + 1)", hostnames: ["s\(i).e2e-together.mesh.local"])
+            })
+        for mesh in meshes {
+            for collection in ["meshservices", "meshexternalservices", "meshmultizoneservices"] {
+                try await w.kuma.fault("delay", path: "/meshes/\(mesh)/\(collection)", count: -1, delayMs: 300)
+            }
+        }
+        try await w.kuma.fault("delay", path: "/hostnamegenerators", count: -1, delayMs: 300)
+        let run = try await w.reconcile(zones: [zone])
+        #expect(run.exitCode == 0, "\(run.output)")
+        let r = try report(run)
+        #expect(r.totals["created"] == 3)
+        #expect(r.records.map(\.name) == ["s0.e2e-together.mesh.local.", "s1.e2e-together.mesh.local.", "s2.e2e-together.mesh.local."])
+        let concurrency = try await w.kuma.control("GET", "concurrency") as? [String: Any]
+        #expect(concurrency?["max_in_flight"] as? Int == 8, "\(String(describing: concurrency))")
+        #expect(try await w.a(zone, "s2.e2e-together.mesh.local") == "127.4.0.3")
+    }
+
     @Test func aKumaFailureDeletesNothing() async throws {
         let w = try await DNSWorld.make()
         defer { w.stop() }
