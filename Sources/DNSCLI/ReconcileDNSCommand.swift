@@ -42,57 +42,47 @@ public struct ReconcileDNSCommand: ReconcilerCommand {
 
     @Option(
         name: .customLong("hosted-zone-id"),
-        help: ArgumentHelp(
-            helpText(
-                "Private hosted zone for names whose generator names none; repeat for several.",
-                env: "KMESH_RUNTIME_AWS_ROUTE53_HOSTED_ZONE_ID, comma-separated", default: "none"), valueName: "id"))
+        help: Self.zoneSetting.help(
+            "Private hosted zone for names whose generator names none; repeat for several.", variableNote: ", comma-separated",
+            default: "none", valueName: "id"))
     var zones: [String] = []
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Owner recorded in each TXT companion; instances with different owners never touch each other's records.",
-                env: "KMESH_DNS_OWNER_ID", default: "default"), valueName: "id"))
+        help: Self.ownerSetting.help(
+            "Owner recorded in each TXT companion; instances with different owners never touch each other's records.", default: "default",
+            valueName: "id"))
     var ownerId: String?
 
     @Option(
-        help: ArgumentHelp(helpText("TTL of the records written, in seconds.", env: "KMESH_DNS_TTL", default: "60"), valueName: "seconds"))
+        help: Self.ttlSetting.help("TTL of the records written, in seconds.", default: "60", valueName: "seconds"))
     var ttl: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "sync (create, update, delete), upsert-only (never delete) or create-only.", env: "KMESH_DNS_POLICY",
-                default: "sync"), valueName: "policy"))
+        help: Self.policySetting.help(
+            "sync (create, update, delete), upsert-only (never delete) or create-only.", default: "sync", valueName: "policy"))
     var policy: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Refuse every delete when a pass would delete more than this share of the owned records (and more than 5).",
-                env: "KMESH_DNS_MAX_DELETE_FRACTION", default: "0.5"), valueName: "fraction"))
+        help: Self.fractionSetting.help(
+            "Refuse every delete when a pass would delete more than this share of the owned records (and more than 5).", default: "0.5",
+            valueName: "fraction"))
     var maxDeleteFraction: String?
 
     @Flag(
-        help: ArgumentHelp(
-            helpText("Allow deletes when the mesh yields no records at all.", env: "KMESH_DNS_ALLOW_EMPTY_SOURCE=true", default: "off")))
+        help: Self.emptySetting.help("Allow deletes when the mesh yields no records at all.", variableNote: "=true", default: "off"))
     var allowEmptySource = false
 
     @Flag(help: "Override the mass-delete guard for this run.")
     var force = false
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Route 53 requests in any one second, retries included.", env: "KMESH_ROUTE53_RPS", default: "5"),
-            valueName: "n"))
+        help: Self.rpsSetting.help("Route 53 requests in any one second, retries included.", default: "5", valueName: "n"))
     var maxRequestsPerSecond: String?
 
     @Option(
         name: .customLong("mesh"),
-        help: ArgumentHelp(
-            helpText(
-                "Mesh to read; repeat for several.", env: "KMESH_MESHES, comma-separated",
-                default: "every mesh"), valueName: "mesh"))
+        help: Self.meshSetting.help(
+            "Mesh to read; repeat for several.", variableNote: ", comma-separated", default: "every mesh", valueName: "mesh"))
     var meshes: [String] = []
 
     @OptionGroup(title: "Pass") var pass: PassOptions

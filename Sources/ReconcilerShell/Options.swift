@@ -19,15 +19,13 @@ public struct KumaEndpointOptions: ParsableArguments {
 
     @Option(
         name: .customLong("api-server-url"),
-        help: ArgumentHelp(
-            helpText("Kuma API server URL, e.g. https://kuma-cp.internal:5682.", env: "KUMA_API_SERVER_URL"), valueName: "url"))
+        help: Self.url.help("Kuma API server URL, e.g. https://kuma-cp.internal:5682.", valueName: "url"))
     public var apiServerURL: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "PEM file of the control plane's CA, or the PEM itself in KUMA_API_CA_BYTES.", env: "KUMA_API_CA_FILE",
-                default: "the system's CA bundle"), valueName: "path"))
+        help: Self.caFile.help(
+            "PEM file of the control plane's CA, or the PEM itself in KUMA_API_CA_BYTES.", default: "the system's CA bundle",
+            valueName: "path"))
     public var caFile: String?
 
     public init() {}
@@ -70,10 +68,9 @@ public struct KumaConnectionOptions: ParsableArguments {
     @OptionGroup public var endpoint: KumaEndpointOptions
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Secrets Manager secret holding the Kuma API token (a JWT, or JSON with a \"token\" key), read at start and again after a 401; else the token itself in KUMA_API_TOKEN.",
-                env: "KUMA_API_TOKEN_SECRET_ID"), valueName: "id"))
+        help: Self.tokenSecret.help(
+            "Secrets Manager secret holding the Kuma API token (a JWT, or JSON with a \"token\" key), read at start and again after a 401; else the token itself in KUMA_API_TOKEN.",
+            valueName: "id"))
     public var apiTokenSecretId: String?
 
     public init() {}
@@ -118,49 +115,38 @@ public struct PassOptions: ParsableArguments {
     public static let maxDurationSetting = Setting(flag: "--max-duration", variable: "KMESH_MAX_DURATION")
 
     @Flag(
-        help: ArgumentHelp(
-            helpText(
-                "Read everything and plan, write nothing; the report says what would change.",
-                env: "KMESH_DRY_RUN=true", default: "off")))
+        help: Self.dryRunSetting.help(
+            "Read everything and plan, write nothing; the report says what would change.", variableNote: "=true", default: "off"))
     public var dryRun = false
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Report format on stdout: text or json.", env: "KMESH_OUTPUT", default: "text"),
-            valueName: "format"))
+        help: Self.outputSetting.help("Report format on stdout: text or json.", default: "text", valueName: "format"))
     public var output: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("trace, debug, info, notice, warning, error or critical.", env: "LOG_LEVEL", default: "info"),
-            valueName: "level"))
+        help: Self.levelSetting.help("trace, debug, info, notice, warning, error or critical.", default: "info", valueName: "level"))
     public var logLevel: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Logs on stderr: json (one object a line) or text.", env: "KMESH_LOG_FORMAT", default: "json"),
-            valueName: "format"))
+        help: Self.formatSetting.help("Logs on stderr: json (one object a line) or text.", default: "json", valueName: "format"))
     public var logFormat: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Time to open a connection to AWS or the control plane, 1s to 1h.", env: "KMESH_CONNECT_TIMEOUT",
-                default: "\(HTTPTimeouts.standard.connect)"), valueName: "duration"))
+        help: Self.connectTimeoutSetting.help(
+            "Time to open a connection to AWS or the control plane, 1s to 1h.", default: "\(HTTPTimeouts.standard.connect)",
+            valueName: "duration"))
     public var connectTimeout: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Time for one HTTP request, connection included (each retry has its own), 1s to 1h.",
-                env: "KMESH_REQUEST_TIMEOUT", default: "\(HTTPTimeouts.standard.request)"), valueName: "duration"))
+        help: Self.requestTimeoutSetting.help(
+            "Time for one HTTP request, connection included (each retry has its own), 1s to 1h.",
+            default: "\(HTTPTimeouts.standard.request)", valueName: "duration"))
     public var requestTimeout: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Longest the pass may run, at least 5s: no new work starts 3s before the end, what is still in flight is cancelled 1s before, and the report says what was not reached (exit 1). A Lambda function has its invocation's deadline instead.",
-                env: "KMESH_MAX_DURATION", default: "no limit"), valueName: "duration"))
+        help: Self.maxDurationSetting.help(
+            "Longest the pass may run, at least 5s: no new work starts 3s before the end, what is still in flight is cancelled 1s before, and the report says what was not reached (exit 1). A Lambda function has its invocation's deadline instead.",
+            default: "no limit", valueName: "duration"))
     public var maxDuration: String?
 
     public init() {}
@@ -251,9 +237,7 @@ public struct ConcurrencyOptions: ParsableArguments {
     public static let range = 1...256
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Requests in flight at once, 1 to 256.", env: "KMESH_CONCURRENCY", default: "16"),
-            valueName: "n"))
+        help: Self.setting.help("Requests in flight at once, 1 to 256.", default: "16", valueName: "n"))
     public var concurrency: String?
 
     public init() {}

@@ -79,10 +79,15 @@ public struct Setting: Sendable {
     }
 }
 
-/// `--help` text with the variable and the default, the same way for every flag.
-public func helpText(_ what: String, env variable: String? = nil, default value: String? = nil) -> String {
-    var parts: [String] = []
-    if let variable { parts.append("env \(variable)") }
-    if let value { parts.append("default \(value)") }
-    return parts.isEmpty ? what : "\(what) (\(parts.joined(separator: "; ")))"
+extension Setting {
+    /// The help of this setting's flag, the same way for every flag: what it does, then its
+    /// variable and its default in parentheses. The variable is named once, in the setting, for the
+    /// help as for the lookup. `variableNote` follows its name (", comma-separated" for a list,
+    /// "=true" for a flag).
+    public func help(_ what: String, variableNote: String = "", default value: String? = nil, valueName: String? = nil) -> ArgumentHelp {
+        var parts: [String] = []
+        if let variable { parts.append("env \(variable)\(variableNote)") }
+        if let value { parts.append("default \(value)") }
+        return ArgumentHelp(parts.isEmpty ? what : "\(what) (\(parts.joined(separator: "; ")))", valueName: valueName)
+    }
 }

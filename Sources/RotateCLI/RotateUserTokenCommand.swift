@@ -39,52 +39,39 @@ public struct RotateUserTokenCommand: ReconcilerCommand {
     @OptionGroup(title: "Kuma control plane") var kuma: KumaEndpointOptions
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "The secret holding the token (a plain JWT, or JSON with a \"token\" key; the format is kept). Required.",
-                env: "KUMA_API_TOKEN_SECRET_ID"), valueName: "id"))
+        help: Self.secretSetting.help(
+            "The secret holding the token (a plain JWT, or JSON with a \"token\" key; the format is kept). Required.", valueName: "id"))
     var tokenSecretId: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "A secret holding an admin token, used only when the current token can no longer authenticate.",
-                env: "KMESH_ADMIN_TOKEN_SECRET_ID", default: "none"), valueName: "id"))
+        help: Self.adminSetting.help(
+            "A secret holding an admin token, used only when the current token can no longer authenticate.", default: "none",
+            valueName: "id"))
     var adminTokenSecretId: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "User name of the new token.", env: "KMESH_USER_TOKEN_NAME",
-                default: "the current token's, else ecs-controller"), valueName: "name"))
+        help: Self.nameSetting.help("User name of the new token.", default: "the current token's, else ecs-controller", valueName: "name"))
     var name: String?
 
     @Option(
         name: .customLong("group"),
-        help: ArgumentHelp(
-            helpText(
-                "Group of the new token; repeat for several.",
-                env: "KMESH_USER_TOKEN_GROUPS, comma-separated",
-                default: "the current token's, else mesh-system:admin"), valueName: "group"))
+        help: Self.groupSetting.help(
+            "Group of the new token; repeat for several.", variableNote: ", comma-separated",
+            default: "the current token's, else mesh-system:admin", valueName: "group"))
     var groups: [String] = []
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Lifetime of the new token, a Go duration.", env: "KMESH_USER_TOKEN_VALID_FOR", default: "8766h"),
-            valueName: "duration"))
+        help: Self.validSetting.help("Lifetime of the new token, a Go duration.", default: "8766h", valueName: "duration"))
     var validFor: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Rotate when the token expires within this.", env: "KMESH_ROTATE_BEFORE", default: "720h"),
-            valueName: "duration"))
+        help: Self.beforeSetting.help("Rotate when the token expires within this.", default: "720h", valueName: "duration"))
     var rotateBefore: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Revoke the previous token once the current version is this old; 0 disables revocation.",
-                env: "KMESH_REVOKE_AFTER", default: "24h"), valueName: "duration"))
+        help: Self.revokeSetting.help(
+            "Revoke the previous token once the current version is this old; 0 disables revocation.", default: "24h", valueName: "duration")
+    )
     var revokeAfter: String?
 
     @Flag(help: "Rotate now, however long the token has left.")

@@ -36,18 +36,13 @@ public struct ReconcileTokensCommand: ReconcilerCommand {
     @OptionGroup(title: "Kuma control plane") var kuma: KumaConnectionOptions
 
     @Option(
-        help: ArgumentHelp(
-            helpText(
-                "Secret name prefix; the secret is <prefix><service>.", env: "KMESH_SECRET_NAME_PREFIX",
-                default: "kong-mesh-ecs/"), valueName: "prefix"))
+        help: Self.prefix.help("Secret name prefix; the secret is <prefix><service>.", default: "kong-mesh-ecs/", valueName: "prefix"))
     var secretNamePrefix: String?
 
     @Option(
         name: .customLong("cluster"),
-        help: ArgumentHelp(
-            helpText(
-                "ECS cluster name or ARN; repeat for several.",
-                env: "KMESH_CLUSTERS, comma-separated", default: "every cluster"),
+        help: Self.clusterSetting.help(
+            "ECS cluster name or ARN; repeat for several.", variableNote: ", comma-separated", default: "every cluster",
             valueName: "name|arn"))
     var clusters: [String] = []
 
@@ -55,21 +50,15 @@ public struct ReconcileTokensCommand: ReconcilerCommand {
     var task: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Mesh for tasks without a kuma.io/mesh tag.", env: "KMESH_DEFAULT_MESH", default: "default"),
-            valueName: "mesh"))
+        help: Self.mesh.help("Mesh for tasks without a kuma.io/mesh tag.", default: "default", valueName: "mesh"))
     var defaultMesh: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Lifetime of new tokens, a Go duration.", env: "KMESH_TOKEN_VALID_FOR", default: "8760h"),
-            valueName: "duration"))
+        help: Self.validFor.help("Lifetime of new tokens, a Go duration.", default: "8760h", valueName: "duration"))
     var tokenValidFor: String?
 
     @Option(
-        help: ArgumentHelp(
-            helpText("Replace tokens expiring within this.", env: "KMESH_RENEW_BEFORE", default: "720h"),
-            valueName: "duration"))
+        help: Self.renew.help("Replace tokens expiring within this.", default: "720h", valueName: "duration"))
     var renewBefore: String?
 
     @OptionGroup(title: "Pass") var concurrency: ConcurrencyOptions
