@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 
-from benchlib import get, run_pass
+from benchlib import call_rows, get, print_table, run_pass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TXT = '"heritage=kmesh-reconcile-dns,owner=default"'
@@ -68,17 +68,13 @@ def main():
             kuma_calls = get(kuma + "/__standin/calls")
             results.append((label, report, wall, rss, calls, kuma_calls, worst_second(arrivals), cpu))
 
-        ops = sorted({op for r in results for op in r[4]} | {"Kuma " + k for r in results for k in r[5]})
-        print()
-        print(f"{'':48}" + "".join(f"{r[0]:>18}" for r in results))
-        for op in ops:
-            row = [(r[5].get(op[5:], 0) if op.startswith("Kuma ") else r[4].get(op, 0)) for r in results]
-            print(f"{op:48}" + "".join(f"{v:>18}" for v in row))
-        print(f"{'created / unchanged':48}" + "".join(f"{str(r[1]['totals']['created']) + ' / ' + str(r[1]['totals']['unchanged']):>18}" for r in results))
-        print(f"{'Route 53 requests in the busiest second':48}" + "".join(f"{r[6]:>18}" for r in results))
-        print(f"{'wall time (s)':48}" + "".join(f"{r[2]:>18.2f}" for r in results))
-        print(f"{'reconcile-dns CPU time (s)':48}" + "".join(f"{r[7]:>18.2f}" for r in results))
-        print(f"{'peak RSS (MiB)':48}" + "".join(f"{r[3] / 1024:>18.1f}" for r in results))
+        print_table([r[0] for r in results], call_rows(results) + [
+            ("created / unchanged", [f"{r[1]['totals']['created']} / {r[1]['totals']['unchanged']}" for r in results], ""),
+            ("Route 53 requests in the busiest second", [r[6] for r in results], ""),
+            ("wall time (s)", [r[2] for r in results], ".2f"),
+            ("reconcile-dns CPU time (s)", [r[7] for r in results], ".2f"),
+            ("peak RSS (MiB)", [r[3] / 1024 for r in results], ".1f"),
+        ], 48)
         print("(wall time is mostly the rate limit: every Route 53 request waits for its place in the window)")
 
         n = args.services

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 
-from benchlib import get, run_pass
+from benchlib import call_rows, get, print_table, run_pass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -77,18 +77,14 @@ def bench(args, label_name, binary, target):
                             get(proxy + "/__proxy/concurrency")["max_in_flight"],
                             get(kuma + "/__standin/concurrency")["max_in_flight"], cpu))
 
-        ops = sorted({op for r in results for op in r[4]} | {"Kuma " + k for r in results for k in r[5]})
-        print()
-        print(f"{'':34}" + "".join(f"{r[0]:>18}" for r in results))
-        for op in ops:
-            row = [(r[5].get(op[5:], 0) if op.startswith("Kuma ") else r[4].get(op, 0)) for r in results]
-            print(f"{op:34}" + "".join(f"{v:>18}" for v in row))
-        print(f"{'AWS requests in flight (max)':34}" + "".join(f"{r[6]:>18}" for r in results))
-        print(f"{'Kuma requests in flight (max)':34}" + "".join(f"{r[7]:>18}" for r in results))
-        print(f"{'written / unchanged':34}" + "".join(f"{str(r[1]['totals']['written']) + ' / ' + str(r[1]['totals']['unchanged']):>18}" for r in results))
-        print(f"{'wall time (s)':34}" + "".join(f"{r[2]:>18.2f}" for r in results))
-        print(f"{'reconcile-tokens CPU time (s)':34}" + "".join(f"{r[8]:>18.2f}" for r in results))
-        print(f"{'peak RSS (MiB)':34}" + "".join(f"{r[3] / 1024:>18.1f}" for r in results))
+        print_table([r[0] for r in results], call_rows(results) + [
+            ("AWS requests in flight (max)", [r[6] for r in results], ""),
+            ("Kuma requests in flight (max)", [r[7] for r in results], ""),
+            ("written / unchanged", [f"{r[1]['totals']['written']} / {r[1]['totals']['unchanged']}" for r in results], ""),
+            ("wall time (s)", [r[2] for r in results], ".2f"),
+            ("reconcile-tokens CPU time (s)", [r[8] for r in results], ".2f"),
+            ("peak RSS (MiB)", [r[3] / 1024 for r in results], ".1f"),
+        ], 34)
         print("(wall time is mostly moto's: its DescribeTasks scans every task in Python; the CPU line is the binary's own)")
 
         # The converged pass must be reads only, exactly as many as the pages require.
