@@ -55,8 +55,10 @@ public final class AWSClient: Sendable {
         var retryCost: Int?
         var refreshedCredentials = false
         while true {
-            if let limiter = limiters[call.service.name] { await limiter.acquire() }
             let request = try await prepare(call)
+            // The slot is taken once the request is signed, right before it goes: the window counts
+            // sends, and the closer the slot is to the send, the closer it is to what AWS counts.
+            if let limiter = limiters[call.service.name] { await limiter.acquire() }
             let failure: any Error
             let isTimeout: Bool
             do {
