@@ -140,6 +140,13 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
     /// Connections kept per host across every client; requests beyond it wait in libcurl's queue.
     static let maxConnectionsPerHost = 16
 
+    /// Idle connections kept open for reuse, every host together. libcurl's default sizes this
+    /// cache to four per transfer running, so after a burst of lists to Kuma one request to
+    /// Route 53 closed all but four of the burst's connections and every pass reconnected; this
+    /// holds two hosts' worth at the per-host limit (a process talks to Kuma, the Runtime API and
+    /// two or three AWS services). Beyond it the oldest idle connection is closed.
+    static let maxIdleConnections = 2 * maxConnectionsPerHost
+
     private struct Inbox {
         var pending: [Transfer] = []
         var cancels: [Transfer] = []
@@ -159,6 +166,7 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         multi = curl_multi_init()!
         _ = kmesh_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, Self.maxConnectionsPerHost)
+        _ = kmesh_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
     }
 
     func submit(_ transfer: Transfer) {

@@ -88,6 +88,32 @@ import Testing
         #expect(after - before <= 1, "opened \(after - before) connections for 10 sequential requests")
     }
 
+    /// A DNS pass's shape: a burst of concurrent requests to one host (Kuma's lists), then one to
+    /// another (Route 53), then the next pass's burst. The burst's connections must survive the
+    /// other host's request: libcurl by default sizes its idle cache to four per transfer running,
+    /// so one transfer elsewhere closed all but four of them and every pass reconnected.
+    @Test func idleConnectionsOutliveARequestToAnotherHost() async throws {
+        let peer = try await Self.plain.get()
+        let other = try await Self.other.get()
+        let http = client()
+        func burst() async throws {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await http.send(HTTPRequest(method: "GET", url: peer.baseURL + "/delay?ms=300")).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+        }
+        try await burst()
+        let before = try await connections(http, peer)
+        for _ in 0..<3 { #expect(try await http.send(HTTPRequest(method: "GET", url: other.baseURL + "/echo")).status == 200) }
+        try await burst()
+        let opened = try await connections(http, peer) - before
+        #expect(opened == 0, "the second burst opened \(opened) new connections of 8")
+    }
+
+    static let other = PeerHandle { try await PeerProcess.start("echo_server.py") }
+
     func connections(_ http: CurlHTTPClient, _ peer: PeerProcess) async throws -> Int {
         let r = try await http.send(HTTPRequest(method: "GET", url: peer.baseURL + "/stats"))
         return (try JSONSerialization.jsonObject(with: r.body) as! [String: Int])["connections"]!
