@@ -31,6 +31,18 @@ public struct DNSReconciler: Reconciler {
     let options: Options
     let clock: any WallClock
     let logger: Logger
+    /// Zones already read by this reconciler, by the id they were asked for. A zone's name and
+    /// whether it is private are fixed when it is created and ids are never reused, so a warm
+    /// process (Lambda, scheduler) reads each zone once instead of once a pass; a zone deleted
+    /// since shows up as `NoSuchHostedZone` from the pass's ListResourceRecordSets. Failed reads
+    /// are not kept.
+    let zoneCache = ZoneCache()
+
+    final class ZoneCache: Sendable {
+        private let zones = Locked<[String: HostedZone]>([:])
+        func zone(_ id: String) -> HostedZone? { zones.withLock { $0[id] } }
+        func keep(_ zone: HostedZone, as id: String) { zones.withLock { $0[id] = zone } }
+    }
 
     public init(route53: any Route53API, kuma: any KumaAPI, options: Options, clock: any WallClock = SystemWallClock(), logger: Logger) {
         self.route53 = route53
@@ -83,9 +95,15 @@ public struct DNSReconciler: Reconciler {
         var usable: [ZoneRef] = []
         var names: [String: String] = [:]
         for id in zoneIds {
-            calls.add("GetHostedZone")
             do {
-                let zone = try await route53.getHostedZone(id: id)
+                let zone: HostedZone
+                if let known = zoneCache.zone(id) {
+                    zone = known
+                } else {
+                    calls.add("GetHostedZone")
+                    zone = try await route53.getHostedZone(id: id)
+                    zoneCache.keep(zone, as: id)
+                }
                 guard zone.isPrivate else {
                     errors.append(
                         "hosted zone \(id) (\(zone.name)) is public: refused, nothing is written to it (reconcile-dns publishes loopback VIPs only to private zones)"

@@ -55,6 +55,23 @@ struct DNSReconcilerTests {
             ])
     }
 
+    @Test func aWarmReconcilerReadsEachZoneOnceAndRetriesAFailedRead() async {
+        let w = World()
+        w.service("web", "127.4.0.2")
+        w.r53.calls.failNext(
+            "GetHostedZone",
+            with: AWSServiceError(service: "Route 53", operation: "GetHostedZone", status: 503, code: "ServiceUnavailable", message: "down")
+        )
+        let reconciler = w.reconciler()
+        let failed = await reconciler.run()
+        #expect(failed.failed && w.r53.records(zone: "Z1").isEmpty, "a zone not read gets nothing written")
+        let first = await reconciler.run()
+        #expect(!first.failed && first.totals["created"] == 1 && first.calls["GetHostedZone"] == 1, "\(first.failures)")
+        let second = await reconciler.run()
+        #expect(!second.failed && second.totals["unchanged"] == 1 && second.calls["GetHostedZone"] == nil)
+        #expect(second.calls["ListResourceRecordSets"] == 1 && w.r53.calls.count("GetHostedZone") == 2)
+    }
+
     @Test func dryRunWritesNothing() async {
         let w = World()
         w.service("web", "127.4.0.2")
