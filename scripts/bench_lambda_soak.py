@@ -43,8 +43,15 @@ LOG_LEVEL = "info"
 def proc_stats(pid):
     status = open(f"/proc/{pid}/status").read().split("\n")
     field = {line.split(":")[0]: line.split(":")[1].strip() for line in status if ":" in line}
+    fds = os.listdir(f"/proc/{pid}/fd")
+    sockets = 0
+    for fd in fds:
+        try:
+            sockets += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed while we looked
     return {"rss_kib": int(field["VmRSS"].split()[0]), "threads": int(field["Threads"]),
-            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+            "fds": len(fds), "sockets": sockets}
 
 
 def cpu_ns(pid):
@@ -175,7 +182,8 @@ def soak(name, binary, invocations, w):
     print(f"soak: {name}: {invocations} invocations in {elapsed:.0f}s ("
           + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) + ")")
     print(f"soak: {name}: after warm-up RSS {warm['rss_kib'] / 1024:.1f} -> {last['rss_kib'] / 1024:.1f} MiB "
-          f"({(last['rss_kib'] - warm['rss_kib']) / 1024:+.2f} MiB), fds {warm['fds']} -> {last['fds']}, "
+          f"({(last['rss_kib'] - warm['rss_kib']) / 1024:+.2f} MiB), fds {warm['fds']} -> {last['fds']} "
+          f"(sockets {warm['sockets']} -> {last['sockets']}), "
           f"threads {warm['threads']} -> {last['threads']}")
     all_cpu = [v for vs in cpu.values() for v in vs]
     for kind in sorted(overhead):
@@ -186,6 +194,10 @@ def soak(name, binary, invocations, w):
           f"wall less peers p50 {pct(everything, 50):.2f} p99 {pct(everything, 99):.2f} ms")
     rss_series = " ".join(f"{s['rss_kib'] / 1024:.1f}" for _, s in samples)
     print(f"soak: {name}: RSS every 100 invocations (MiB): {rss_series}")
+    # Sockets are the HTTP connection pool: libcurl closes a connection idle for over 118 s
+    # (CURLOPT_MAXAGE_CONN), so a peer the pass stops calling shows here as a drop, not a leak.
+    fd_series = " ".join(f"{s['fds']}/{s['sockets']}" for _, s in samples)
+    print(f"soak: {name}: descriptors/sockets every 100 invocations: {fd_series}")
     return {"rss_growth_mib": (last["rss_kib"] - warm["rss_kib"]) / 1024, "fds": (warm["fds"], last["fds"]),
             "threads": (warm["threads"], last["threads"]), "p99_ms": pct(all_cpu, 99)}
 
