@@ -41,7 +41,12 @@ public struct DNSReconciler: Reconciler {
     final class ZoneCache: Sendable {
         private let zones = Locked<[String: HostedZone]>([:])
         func zone(_ id: String) -> HostedZone? { zones.withLock { $0[id] } }
-        func keep(_ zone: HostedZone, as id: String) { zones.withLock { $0[id] = zone } }
+        /// Keeps what does not change: the record count is dropped, so no pass reads a stale one.
+        func keep(_ zone: HostedZone, as id: String) {
+            var fixed = zone
+            fixed.recordCount = nil
+            zones.withLock { $0[id] = fixed }
+        }
     }
 
     public init(route53: any Route53API, kuma: any KumaAPI, options: Options, clock: any WallClock = SystemWallClock(), logger: Logger) {

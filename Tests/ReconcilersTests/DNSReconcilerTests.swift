@@ -70,6 +70,8 @@ struct DNSReconcilerTests {
         let second = await reconciler.run()
         #expect(!second.failed && second.totals["unchanged"] == 1 && second.calls["GetHostedZone"] == nil)
         #expect(second.calls["ListResourceRecordSets"] == 1 && w.r53.calls.count("GetHostedZone") == 2)
+        let kept = reconciler.zoneCache.zone("Z1")
+        #expect(kept?.name == "mesh.local." && kept?.isPrivate == true && kept?.recordCount == nil, "only what never changes is kept")
     }
 
     @Test func dryRunWritesNothing() async {
