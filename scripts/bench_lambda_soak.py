@@ -18,7 +18,16 @@ prints, after the warm-up (the first 10%):
     --log-level debug, the retry backoff the process logged); this one also counts the Python peers' own request
     parsing and the machine's scheduling, so it overstates.
 
+Passes with a fault are also shown by peer and fault ("aws 503", "kuma cut", ...).
+
+--idle MS,MS,...: an experiment, not a check. Before each full pass after the warm-up the driver
+waits one of these times (picked at random, fixed seed), and full passes are shown by the wait
+before them. The pass's work is the same whatever the wait; what its CPU time does with the wait
+is the machine's (most likely caches and TLBs the peers used meanwhile), which is why a pass after a retry's
+backoff or a rate limit costs more than one run back to back. Targets are not judged on such a run.
+
   bench_lambda_soak.py --bin DIR [--invocations 2000] [--only tokens,dns,rotate] [--log-level debug]
+                       [--idle 0,50,200,500,1000]
 """
 import argparse
 import json
@@ -38,6 +47,7 @@ from fault_matrix import http  # noqa: E402
 
 
 LOG_LEVEL = "info"
+IDLE_MS = []
 
 
 def proc_stats(pid):
@@ -130,7 +140,8 @@ def soak(name, binary, invocations, w):
     log = open(log_path, "wb")
     proc = subprocess.Popen([binary], env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     rng = random.Random(20261201)
-    samples, overhead, kinds, pending, cpu = [], {}, {}, [], {}
+    idle_rng = random.Random(7)  # its own, so that --idle leaves the mix of events as it was
+    samples, overhead, kinds, pending, cpu, by_fault = [], {}, {}, [], {}, {}
     started = time.time()
     try:
         for i in range(invocations):
@@ -142,6 +153,13 @@ def soak(name, binary, invocations, w):
                 code = "503" if fault == "throttling" and proxy is w.kuma_proxy else (
                     "ThrottlingException" if fault == "throttling" else fault)
                 http("POST", proxy.base + "/__proxy/faults", {"operation": op, "fault": code, "count": 1})
+                detail = f"{'aws' if proxy is w.aws_proxy else 'kuma'} {fault}"
+            else:
+                detail = None
+            if kind == "pass" and IDLE_MS and i >= invocations // 10:
+                idle = idle_rng.choice(IDLE_MS)
+                time.sleep(idle / 1000)
+                kind = f"pass after {idle:>4} ms idle"
             cpu_before = cpu_ns(proc.pid)
             rid = http("POST", rt + "/__fake/events", {"body": body, "deadline_ms": 30000})["request_id"]
             result = http("GET", rt + f"/__fake/result/{rid}?wait=60")
@@ -155,6 +173,8 @@ def soak(name, binary, invocations, w):
             if i >= invocations // 10:
                 pending.append((kind, rid, ours * 1000))
                 cpu.setdefault(kind, []).append(cpu_ms)
+                if detail:
+                    by_fault.setdefault(detail, []).append(cpu_ms)
             if i % 100 == 0 or i == invocations - 1:
                 samples.append((i, proc_stats(proc.pid)))
             if proc.poll() is not None:
@@ -190,6 +210,11 @@ def soak(name, binary, invocations, w):
         v, c = overhead[kind], cpu[kind]
         print(f"soak: {name}: {kind:<18} CPU p50 {pct(c, 50):.2f} p99 {pct(c, 99):.2f} max {max(c):.2f} ms | "
               f"wall less peers p50 {pct(v, 50):.2f} p99 {pct(v, 99):.2f} ms  (n={len(v)})")
+        if kind == "pass with a fault":
+            for detail in sorted(by_fault):
+                c = by_fault[detail]
+                print(f"soak: {name}:   {detail:<16} CPU p50 {pct(c, 50):.2f} p99 {pct(c, 99):.2f} max {max(c):.2f} ms "
+                      f"(n={len(c)})")
     print(f"soak: {name}: all                CPU p50 {pct(all_cpu, 50):.2f} p99 {pct(all_cpu, 99):.2f} ms | "
           f"wall less peers p50 {pct(everything, 50):.2f} p99 {pct(everything, 99):.2f} ms")
     rss_series = " ".join(f"{s['rss_kib'] / 1024:.1f}" for _, s in samples)
@@ -214,9 +239,16 @@ def main():
     parser.add_argument("--invocations", type=int, default=2000)
     parser.add_argument("--only", default="tokens,dns,rotate")
     parser.add_argument("--log-level", default="info", help="the functions' LOG_LEVEL (debug: backoff is subtracted too)")
+    parser.add_argument("--idle", default="", help="experiment: wait one of these many ms before each full pass (see above)")
     args = parser.parse_args()
-    global LOG_LEVEL
+    global LOG_LEVEL, IDLE_MS
     LOG_LEVEL = args.log_level
+    try:
+        IDLE_MS = [int(v) for v in args.idle.split(",") if v.strip()]
+    except ValueError:
+        parser.error(f"--idle takes milliseconds separated by commas, such as 0,200,1000 (got {args.idle!r})")
+    if any(v < 0 or v > 60000 for v in IDLE_MS):
+        parser.error("--idle: each wait must be 0 to 60000 ms")
     binaries = {"tokens": "reconcile-tokens", "dns": "reconcile-dns", "rotate": "rotate-user-token"}
     w = fault_matrix.World()
     results = {}
@@ -225,6 +257,9 @@ def main():
             results[name] = soak(name, os.path.join(args.bin, binaries[name]), args.invocations, w)
     finally:
         w.stop()
+    if IDLE_MS:
+        print("soak: a run with --idle is an experiment: the targets are judged on runs without it")
+        os._exit(0)
     for name, r in results.items():
         ok = r["rss_growth_mib"] < 2 and r["fds"][0] == r["fds"][1] and r["threads"][0] == r["threads"][1] and r["p99_ms"] < 5
         print(f"soak: {name}: {'within' if ok else 'OUTSIDE'} the targets (RSS growth < 2 MB, fds and threads constant, "
