@@ -58,7 +58,7 @@ public final class AWSClient: Sendable {
             let request = try await prepare(call)
             // The slot is taken once the request is signed, right before it goes: the window counts
             // sends, and the closer the slot is to the send, the closer it is to what AWS counts.
-            if let limiter = limiters[call.service.name] { await limiter.acquire() }
+            if let limiter = limiters[call.service.name] { await limiter.acquire(waitingWith: http) }
             let failure: any Error
             let isTimeout: Bool
             do {
@@ -111,7 +111,7 @@ public final class AWSClient: Sendable {
                         "retry-in-ms": "\(delay.wholeMilliseconds)",
                         "error": "\(Self.shortReason(failure))",
                     ]))
-            try await Task.sleep(for: delay)
+            try await http.sleep(for: delay)
             attempt += 1
         }
     }

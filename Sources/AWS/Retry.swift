@@ -1,3 +1,4 @@
+import HTTPTransport
 import KMeshSupport
 
 /// botocore's "standard" retry mode: throttling and transient errors are retried with full-jitter
@@ -83,9 +84,10 @@ actor RateLimiter {
         window = RateWindow(limit: max(1, Int(perSecond.rounded(.down))), window: .seconds(1) + Self.guardTime)
     }
 
-    func acquire() async {
+    /// Waits, through `http` (the transport's cheapest wait), until a request may go out.
+    func acquire(waitingWith http: any HTTPClient) async {
         let now = ContinuousClock.now
         let slot = window.reserve(at: now)
-        if slot > now { try? await Task.sleep(until: slot, clock: .continuous) }
+        if slot > now { try? await http.sleep(for: slot - now) }
     }
 }

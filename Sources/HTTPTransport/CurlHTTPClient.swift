@@ -56,6 +56,72 @@ public final class CurlHTTPClient: HTTPClient {
             box.cancel { engine.cancel($0) }
         }
     }
+
+    /// `CurlHTTPClient.sleep(for:)`, the transfer thread's wait.
+    public func sleep(for duration: Duration) async throws {
+        try await Self.sleep(for: duration)
+    }
+
+    /// Waits `duration` on the transfer thread: the wait is the timeout of the poll the thread
+    /// makes anyway, and the waiting task resumes there. `Task.sleep` arms a timer on Dispatch's
+    /// manager thread, which wakes a pool thread, which hands the task back: on the project's
+    /// 2-core machine a 100 ms `Task.sleep` cost about 330 µs of CPU against 80 µs for a thread
+    /// blocked as long, and a reconcile-tokens pass with one retry made 23 more system calls for
+    /// its wait (futexes, epoll, timerfd: `strace -f -c` over 200 such passes).
+    /// Cancelling the calling task ends the wait at once with `CancellationError`.
+    public static func sleep(for duration: Duration) async throws {
+        let engine = CurlEngine.shared
+        let sleeper = Sleeper(until: ContinuousClock.now.advanced(by: max(.zero, duration)))
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if sleeper.arm(continuation) { engine.submit(sleeper) } else { continuation.resume(throwing: CancellationError()) }
+            }
+        } onCancel: {
+            if sleeper.cancel() { engine.cancel(sleeper) }
+        }
+    }
+}
+
+/// One wait on the transfer thread. The calling task arms it with its continuation (unless it was
+/// cancelled first); from then on only the engine thread resumes it, when it is due or when the
+/// cancellation it was sent arrives, so it is resumed exactly once.
+final class Sleeper: @unchecked Sendable {
+    let until: ContinuousClock.Instant
+    private struct State {
+        var continuation: CheckedContinuation<Void, any Error>?
+        var cancelled = false
+    }
+    private let state = Locked(State())
+
+    init(until: ContinuousClock.Instant) { self.until = until }
+
+    /// False when the task was cancelled before: the caller resumes the continuation itself.
+    func arm(_ continuation: CheckedContinuation<Void, any Error>) -> Bool {
+        state.withLock { s in
+            if s.cancelled { return false }
+            s.continuation = continuation
+            return true
+        }
+    }
+
+    /// Marks the wait cancelled; true when it was armed, so that the engine must be told.
+    func cancel() -> Bool {
+        state.withLock { s in
+            s.cancelled = true
+            return s.continuation != nil
+        }
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Engine thread only, once.
+    func resume(cancelled: Bool) {
+        let continuation = state.withLock { s in
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        if cancelled { continuation?.resume(throwing: CancellationError()) } else { continuation?.resume() }
+    }
 }
 
 /// One client's configuration, and its CA bundle plus extra CA built once and handed to every
@@ -151,7 +217,9 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
         var pending: [Transfer] = []
         var cancels: [Transfer] = []
         var jobs: [UnownedJob] = []
-        var isEmpty: Bool { pending.isEmpty && cancels.isEmpty && jobs.isEmpty }
+        var sleeps: [Sleeper] = []
+        var wakes: [Sleeper] = []
+        var isEmpty: Bool { pending.isEmpty && cancels.isEmpty && jobs.isEmpty && sleeps.isEmpty && wakes.isEmpty }
     }
 
     private let multi: UnsafeMutableRawPointer
@@ -161,6 +229,8 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
     // Engine-thread state.
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Waits not yet due, soonest first.
+    private var sleepers: [Sleeper] = []
 
     private init() {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -169,21 +239,25 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
         _ = kmesh_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, Self.maxIdleConnections)
     }
 
-    func submit(_ transfer: Transfer) {
-        inbox.withLock { $0.pending.append(transfer) }
-        wake()
-    }
+    func submit(_ transfer: Transfer) { post { $0.pending.append(transfer) } }
 
     /// Stops `transfer` on the engine thread (if it is still running there).
-    func cancel(_ transfer: Transfer) {
-        inbox.withLock { $0.cancels.append(transfer) }
+    func cancel(_ transfer: Transfer) { post { $0.cancels.append(transfer) } }
+
+    func submit(_ sleeper: Sleeper) { post { $0.sleeps.append(sleeper) } }
+
+    /// Ends `sleeper`'s wait early (if it is still waiting).
+    func cancel(_ sleeper: Sleeper) { post { $0.wakes.append(sleeper) } }
+
+    /// Puts work in the inbox and makes sure the engine thread sees it.
+    private func post(_ add: (inout Inbox) -> Void) {
+        inbox.withLock { add(&$0) }
         wake()
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        inbox.withLock { $0.jobs.append(job) }
-        wake()
+        post { $0.jobs.append(job) }
     }
 
     /// Work put in the inbox from the engine thread itself is seen before it polls again; from
@@ -222,6 +296,8 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
             }
             for transfer in work.pending { start(transfer) }
             for transfer in work.cancels { stop(transfer) }
+            for sleeper in work.sleeps { start(sleeper) }
+            for sleeper in work.wakes { stop(sleeper) }
             for job in work.jobs { job.runSynchronously(on: executor) }
 
             var running: Int32 = 0
@@ -231,10 +307,44 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 finish(easy: easy, code: message.pointee.data.result)
             }
-            // Jobs resumed by the answers just finished (or queued by the jobs above) run next,
-            // without waiting in the poll.
-            if inbox.withLock({ $0.isEmpty }) { curl_multi_poll(multi, nil, 0, 1000, nil) }
+            let timeout = fireDueSleepers()
+            // Jobs resumed by the answers just finished or the waits just ended (or queued by the
+            // jobs above) run next, without waiting in the poll.
+            if inbox.withLock({ $0.isEmpty }) { curl_multi_poll(multi, nil, 0, timeout, nil) }
         }
+    }
+
+    private func start(_ sleeper: Sleeper) {
+        if sleeper.isCancelled {
+            sleeper.resume(cancelled: true)
+            return
+        }
+        // Soonest first; among equals, the first to ask.
+        let at = sleepers.firstIndex { $0.until > sleeper.until } ?? sleepers.endIndex
+        sleepers.insert(sleeper, at: at)
+    }
+
+    private func stop(_ sleeper: Sleeper) {
+        guard let at = sleepers.firstIndex(where: { $0 === sleeper }) else { return }  // ended already
+        sleepers.remove(at: at)
+        sleeper.resume(cancelled: true)
+    }
+
+    /// Resumes every wait that is due; returns how long the poll may block (milliseconds, rounded
+    /// up so that no wait ends early; at most a second, as before there were waits).
+    private func fireDueSleepers() -> Int32 {
+        let now = ContinuousClock.now
+        var due = 0
+        while due < sleepers.count, sleepers[due].until <= now { due += 1 }
+        if due > 0 {
+            let ready = sleepers[..<due]
+            sleepers.removeFirst(due)
+            for sleeper in ready { sleeper.resume(cancelled: false) }
+        }
+        guard let next = sleepers.first else { return 1000 }
+        let (seconds, attoseconds) = (next.until - now).components
+        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: min(1000, max(0, ms)))
     }
 
     /// A cancelled transfer still in flight: out of libcurl, and failed as `.cancelled`.

@@ -80,6 +80,17 @@ public protocol HTTPClient: Sendable {
     /// Throws `TransportError` when no HTTP response was received (DNS, connect, TLS, timeout,
     /// connection lost). Safe to call from many tasks at once.
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
+
+    /// Waits `duration` between calls (a retry's backoff, a rate limit), and throws
+    /// `CancellationError` at once when the calling task is cancelled. A client may wait where its
+    /// answers arrive: `CurlHTTPClient` waits on its transfer thread. By default, `Task.sleep`.
+    func sleep(for duration: Duration) async throws
+}
+
+extension HTTPClient {
+    public func sleep(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
+    }
 }
 
 /// A failure below HTTP: nothing usable came back.

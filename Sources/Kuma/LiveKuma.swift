@@ -187,7 +187,7 @@ public struct LiveKuma: KumaAPI {
                 "kuma-request": "\(method) \(path)", "attempt": "\(attempt)", "error": "\(reason)",
                 "retry-in-ms": "\(delay.wholeMilliseconds)",
             ])
-        try await Task.sleep(for: delay)
+        try await http.sleep(for: delay)
         attempt += 1
     }
 

@@ -54,7 +54,7 @@ public enum DeadlinePass {
             if let hard {
                 group.addTask {
                     let left = hard.timeIntervalSince(Date())
-                    if left > 0 { try? await Task.sleep(for: .milliseconds(Int64(left * 1000))) }
+                    if left > 0 { try? await CurlHTTPClient.sleep(for: .milliseconds(Int64(left * 1000))) }
                     if !Task.isCancelled { logger.warning("\(what) is near: cancelling the requests still in flight") }
                     return nil
                 }
