@@ -61,6 +61,9 @@ public struct RateWindow: Sendable {
         self.window = window
     }
 
+    /// The last `limit` requests that went, at the instants they went, oldest first.
+    private var sent: [ContinuousClock.Instant] = []
+
     /// Reserves the earliest instant at or after `now` at which one more request keeps every window
     /// within the limit, and returns it.
     public mutating func reserve(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
@@ -69,6 +72,21 @@ public struct RateWindow: Sendable {
         grants.append(slot)
         if grants.count > limit { grants.removeFirst(grants.count - limit) }
         return slot
+    }
+
+    /// Reservations assume that each request goes at its slot, but a wait can end late (a busy
+    /// machine, a Lambda environment thawed), and then a later slot can bring more than `limit`
+    /// requests into one window. The earliest instant at or after `now` at which one more request
+    /// keeps every window of the requests that really went within the limit.
+    public func earliestBySent(at now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        sent.count < limit ? now : max(now, sent[sent.count - limit] + window)
+    }
+
+    /// Notes a request that went at `instant`.
+    public mutating func recordSent(at instant: ContinuousClock.Instant) {
+        let at = sent.lastIndex { $0 <= instant }.map { $0 + 1 } ?? 0
+        sent.insert(instant, at: at)
+        if sent.count > limit { sent.removeFirst(sent.count - limit) }
     }
 }
 
@@ -84,10 +102,17 @@ actor RateLimiter {
         window = RateWindow(limit: max(1, Int(perSecond.rounded(.down))), window: .seconds(1) + Self.guardTime)
     }
 
-    /// Waits, through `http` (the transport's cheapest wait), until a request may go out.
+    /// Waits, through `http` (the transport's cheapest wait), until a request may go out: until its
+    /// reserved slot, then for as long as the requests that really went before it still fill the
+    /// window. A cancelled task returns at once without counting (its request is not sent).
     func acquire(waitingWith http: any HTTPClient) async {
-        let now = ContinuousClock.now
-        let slot = window.reserve(at: now)
-        if slot > now { try? await http.sleep(for: slot - now) }
+        var now = ContinuousClock.now
+        var until = max(window.reserve(at: now), window.earliestBySent(at: now))
+        while until > now {
+            do { try await http.sleep(for: until - now) } catch { return }
+            now = ContinuousClock.now
+            until = window.earliestBySent(at: now)
+        }
+        window.recordSent(at: now)
     }
 }
