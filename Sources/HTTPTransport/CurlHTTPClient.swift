@@ -333,13 +333,15 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
     /// Resumes every wait that is due; returns how long the poll may block (milliseconds, rounded
     /// up so that no wait ends early; at most a second, as before there were waits).
     private func fireDueSleepers() -> Int32 {
+        guard !sleepers.isEmpty else { return 1000 }  // the usual case: no clock read
         let now = ContinuousClock.now
         var due = 0
         while due < sleepers.count, sleepers[due].until <= now { due += 1 }
         if due > 0 {
-            let ready = sleepers[..<due]
+            // Resuming only queues the waiting task's job (it runs after this), so the list is not
+            // touched meanwhile and needs no copy.
+            for sleeper in sleepers[..<due] { sleeper.resume(cancelled: false) }
             sleepers.removeFirst(due)
-            for sleeper in ready { sleeper.resume(cancelled: false) }
         }
         guard let next = sleepers.first else { return 1000 }
         let (seconds, attoseconds) = (next.until - now).components
