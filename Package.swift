@@ -35,8 +35,10 @@ let package = Package(
         .target(
             name: "KMeshSupport",
             dependencies: [
-                .product(name: "Logging", package: "swift-log")
+                "CSpawn", .product(name: "Logging", package: "swift-log"),
             ]),
+        // pipe2 and posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc does not declare.
+        .target(name: "CSpawn"),
         // SHA-256 and HMAC through libcrypto, for the signer and for anything else that hashes.
         .target(name: "Hashing", dependencies: ["COpenSSL"]),
         .target(name: "SigV4", dependencies: ["Hashing", "KMeshSupport"]),

@@ -1,4 +1,5 @@
 import Foundation
+import KMeshSupport
 
 /// Runs one of the package's built executables as a child process and collects what it printed.
 public struct BinaryRun: Sendable {
@@ -54,37 +55,11 @@ public enum Binaries {
     }
 }
 
-final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data(), err = Data()
-    func append(stdout d: Data) {
-        lock.lock()
-        out.append(d)
-        lock.unlock()
-    }
-    func append(stderr d: Data) {
-        lock.lock()
-        err.append(d)
-        lock.unlock()
-    }
-    var stdout: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: out, as: UTF8.self)
-    }
-    var stderr: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: err, as: UTF8.self)
-    }
-}
-
 /// A built executable left running (a Lambda bootstrap polling the Runtime API); `stop()` ends it
 /// by PID and returns what it printed.
 public final class BackgroundBinary: @unchecked Sendable {
-    let process: Process
-    let collected = CollectedOutput()
-    let out = Pipe(), err = Pipe()
+    let child: ChildProcess
+    let out: OutputCollector, err: OutputCollector
 
     public convenience init(_ name: String, _ arguments: [String] = [], environment: [String: String]) throws {
         try self.init(path: try Binaries.path(name), arguments, environment: environment)
@@ -96,9 +71,6 @@ public final class BackgroundBinary: @unchecked Sendable {
     }
 
     init(path: String, _ arguments: [String], environment: [String: String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
         var env = environment
         env["PATH"] = env["PATH"] ?? "/usr/bin:/bin"
         // Under scripts/sanitize.sh the children are instrumented too: they take the run's options.
@@ -106,45 +78,53 @@ public final class BackgroundBinary: @unchecked Sendable {
             if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
         }
         env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
-        process.environment = env
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let c = collected
-        out.fileHandleForReading.readabilityHandler = { c.append(stdout: $0.availableData) }
-        err.fileHandleForReading.readabilityHandler = { c.append(stderr: $0.availableData) }
-        try process.run()
+        let pipes = try ChildSpawn.pipes(2)
+        let (stdout, stderr) = (pipes[0], pipes[1])
+        defer {
+            close(stdout.write)
+            close(stderr.write)
+        }
+        do {
+            child = try ChildProcess(
+                path, argv: [path] + arguments, environment: env, stdin: .null, stdout: .descriptor(stdout.write),
+                stderr: .descriptor(stderr.write))
+        } catch {
+            close(stdout.read)
+            close(stderr.read)
+            throw error
+        }
+        out = OutputCollector(stdout.read)
+        err = OutputCollector(stderr.read)
     }
 
-    public var isRunning: Bool { process.isRunning }
-    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { child.isRunning }
+    public var pid: Int32 { child.pid }
     /// What it printed on stderr so far.
-    public var stderrSoFar: String { collected.stderr }
-    public func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
-    public var exitCode: Int32? { process.isRunning ? nil : process.terminationStatus }
+    public var stderrSoFar: String { err.text }
+    public func send(_ signal: Int32) { child.signal(signal) }
+    public var exitCode: Int32? { child.exitCode }
 
     /// Waits up to `seconds` for the process to exit by itself.
     public func waitForExit(seconds: Double) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        while child.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         return exitCode
     }
 
+    /// Ends it (SIGTERM, SIGKILL after two seconds) if it still runs, and returns what it printed.
     @discardableResult
     public func stop() -> BinaryRun {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGTERM)
-            for _ in 0..<200 where process.isRunning { usleep(10_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
-        process.waitUntilExit()
-        // The child is gone: stop the handlers and drain whatever they had not read yet.
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
-        collected.append(stdout: out.fileHandleForReading.readDataToEndOfFile())
-        collected.append(stderr: err.fileHandleForReading.readDataToEndOfFile())
-        return BinaryRun(exitCode: process.terminationStatus, stdout: collected.stdout, stderr: collected.stderr)
+        let code = child.stop(grace: 2)
+        // A descendant that outlived it may hold the pipes: what it wrote so far, then no longer.
+        out.waitForEnd(seconds: 5)
+        err.waitForEnd(seconds: 5)
+        return BinaryRun(exitCode: code, stdout: out.text, stderr: err.text)
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    deinit {
+        if child.isRunning {
+            kill(child.pid, SIGKILL)
+            child.waitUntilExit()
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KMeshSupport
 
 /// A loopback peer (scripts/peers/*.py) running as a child process. It binds 127.0.0.1 on a port
 /// the kernel picks and reports it in its first stdout line; it exits when its stdin closes, so a
@@ -10,8 +11,11 @@ public final class PeerProcess: @unchecked Sendable {
     /// The ready line, as JSON.
     public let info: [String: Any]
     public let logFile: URL
-    private let process: Process
-    private let stdinPipe: Pipe
+    private let child: ChildProcess
+    /// Its stdin's write end: closing it tells the peer to exit.
+    private let stdinWrite: Locked<Int32?>
+    /// Its stdout, read to the end so that it can never block on a full pipe.
+    private let output: OutputCollector
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -24,13 +28,14 @@ public final class PeerProcess: @unchecked Sendable {
         return dir
     }()
 
-    private init(name: String, process: Process, stdinPipe: Pipe, info: [String: Any], logFile: URL) {
+    private init(name: String, child: ChildProcess, stdinWrite: Int32, output: OutputCollector, info: [String: Any], logFile: URL) {
         self.name = name
-        self.process = process
-        self.stdinPipe = stdinPipe
+        self.child = child
+        self.stdinWrite = Locked(stdinWrite)
+        self.output = output
         self.info = info
         self.port = info["port"] as! Int
-        self.pid = process.processIdentifier
+        self.pid = child.pid
         self.logFile = logFile
     }
 
@@ -38,53 +43,64 @@ public final class PeerProcess: @unchecked Sendable {
         _ script: String, _ arguments: [String] = [], environment extra: [String: String] = [:],
         readyTimeout: Double = 60
     ) async throws -> PeerProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", peersDirectory.appendingPathComponent(script).path] + arguments
         var env = ProcessInfo.processInfo.environment
         env["PYTHONUNBUFFERED"] = "1"
         for (k, v) in extra { env[k] = v }
-        process.environment = env
-        let stdinPipe = Pipe()
-        let stdoutPipe = Pipe()
         let logFile = scratch.appendingPathComponent("\(script)-\(UUID().uuidString.prefix(8)).log")
-        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
-        process.standardInput = stdinPipe
-        process.standardOutput = stdoutPipe
-        process.standardError = try FileHandle(forWritingTo: logFile)
-        try process.run()
-
-        let reader = stdoutPipe.fileHandleForReading
-        let line: String? = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                var bytes = Data()
-                while true {
-                    let chunk = reader.availableData
-                    if chunk.isEmpty { break }
-                    bytes.append(chunk)
-                    if bytes.contains(10) { break }
-                }
-                continuation.resume(returning: bytes.split(separator: 10).first.map { String(decoding: $0, as: UTF8.self) })
+        let log = open(logFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw PeerError(message: "cannot create \(logFile.path): \(String(cString: strerror(errno)))") }
+        defer { close(log) }
+        let pipes = try ChildSpawn.pipes(2)
+        let (stdin, stdout) = (pipes[0], pipes[1])
+        let child: ChildProcess
+        do {
+            defer {
+                close(stdin.read)
+                close(stdout.write)
             }
+            child = try ChildProcess(
+                "/usr/bin/env", argv: ["/usr/bin/env", "python3", peersDirectory.appendingPathComponent(script).path] + arguments,
+                environment: env, stdin: .descriptor(stdin.read), stdout: .descriptor(stdout.write), stderr: .descriptor(log))
+        } catch {
+            close(stdin.write)
+            close(stdout.read)
+            throw error
+        }
+        let output = OutputCollector(stdout.read)
+
+        // The ready line, within `readyTimeout`: a peer that hangs before it fails the test instead.
+        let deadline = Date().addingTimeInterval(readyTimeout)
+        var line: String?
+        while Date() < deadline {
+            let data = output.data
+            if let newline = data.firstIndex(of: 10) {
+                line = String(decoding: data[..<newline], as: UTF8.self)
+                break
+            }
+            if output.ended || !child.isRunning { break }
+            try? await Task.sleep(for: .milliseconds(10))
         }
         guard let line, let data = line.data(using: .utf8),
             let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any], info["port"] is Int
         else {
-            process.terminate()
+            close(stdin.write)
+            child.stop(grace: 3)
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
-            throw PeerError(message: "\(script) did not start: \(log.suffix(2000))")
+            let why = line == nil ? (Date() < deadline ? "exited" : "no ready line within \(Int(readyTimeout)) s") : "a bad ready line"
+            throw PeerError(message: "\(script) did not start (\(why)): \(log.suffix(2000))")
         }
-        return PeerProcess(name: script, process: process, stdinPipe: stdinPipe, info: info, logFile: logFile)
+        return PeerProcess(name: script, child: child, stdinWrite: stdin.write, output: output, info: info, logFile: logFile)
     }
 
-    /// SIGTERM to this child's PID, SIGKILL if it is still there after three seconds.
+    /// Closes its stdin; SIGTERM to this child's PID, SIGKILL if it is still there after three seconds.
     public func stop() {
-        try? stdinPipe.fileHandleForWriting.close()
-        guard process.isRunning else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<300 where process.isRunning { usleep(10_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        if let fd = stdinWrite.withLock({ fd -> Int32? in
+            defer { fd = nil }
+            return fd
+        }) {
+            close(fd)
+        }
+        child.stop(grace: 3)
     }
 
     deinit { stop() }

@@ -86,63 +86,33 @@ enum Spawner {
         return nil
     }
 
-    /// Starts `argv` (looked up on the job's PATH) with `environment`, in a new process group whose id is its pid.
+    /// Starts `argv` (looked up on the job's PATH) with `environment`, in a new process group whose
+    /// id is its pid: stdin from /dev/null, stdout and stderr on pipes of its own, and no other
+    /// descriptor of the scheduler's (runs start from several threads at once: see `ChildSpawn`).
     static func spawn(_ argv: [String], environment: [String: String]) throws -> SpawnedProcess {
         guard let executable = resolve(argv[0], path: environment["PATH"]) else {
             throw SpawnError.failed("cannot start \(argv[0])", ENOENT)
         }
-        var out: [Int32] = [0, 0]
-        var err: [Int32] = [0, 0]
-        guard pipe(&out) == 0 else { throw SpawnError.failed("pipe", errno) }
-        guard pipe(&err) == 0 else {
-            close(out[0])
-            close(out[1])
-            throw SpawnError.failed("pipe", errno)
-        }
-        // Close-on-exec, so that no other run inherits these (spawns happen one at a time).
-        for fd in out + err { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
-
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in SchedulerSignals.handled + [SIGPIPE] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigmask(&attr, &empty)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setpgroup(&attr, 0)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for p in cArgs { free(p) }
-            for p in cEnv { free(p) }
-        }
-        var pid: pid_t = 0
-        let rc = cArgs.withUnsafeBufferPointer { a in
-            cEnv.withUnsafeBufferPointer { e in
-                posix_spawn(
-                    &pid, executable, &actions, &attr, UnsafeMutablePointer(mutating: a.baseAddress!),
-                    UnsafeMutablePointer(mutating: e.baseAddress!))
+        do throws(ChildSpawn.Failure) {
+            let pipes = try ChildSpawn.pipes(2)
+            let (out, err) = (pipes[0], pipes[1])
+            defer {
+                close(out.write)
+                close(err.write)
             }
+            do {
+                let pid = try ChildSpawn.spawn(
+                    executable, argv: argv, environment: environment, stdin: .null, stdout: .descriptor(out.write),
+                    stderr: .descriptor(err.write), defaultSignals: SchedulerSignals.handled + [SIGPIPE])
+                return SpawnedProcess(pid: pid, stdout: out.read, stderr: err.read)
+            } catch {
+                close(out.read)
+                close(err.read)
+                throw error
+            }
+        } catch {
+            throw SpawnError.failed(error.what, error.code)
         }
-        close(out[1])
-        close(err[1])
-        guard rc == 0 else {
-            close(out[0])
-            close(err[0])
-            throw SpawnError.failed("cannot start \(argv[0])", rc)
-        }
-        return SpawnedProcess(pid: pid, stdout: out[0], stderr: err[0])
     }
 
     /// Reads a run's stdout and stderr to their ends on one thread of its own (poll on both),
