@@ -16,4 +16,5 @@ scratch=".build-$kind"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
 swift build --build-tests --sanitize="$kind" --scratch-path "$scratch"
-swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@"
+# A hang ends at the deadline with every process's stacks (see scripts/test.sh).
+scripts/deadline.py "${KMESH_TEST_DEADLINE:-900}" -- swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@"

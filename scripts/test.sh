@@ -12,7 +12,9 @@ export KMESH_TEST_OUTPUT_DIR="$PWD/.build/test-outputs"
 export KMESH_TEST_SECRETS_FILE="$KMESH_TEST_OUTPUT_DIR/secrets.txt"
 rm -rf "$KMESH_TEST_OUTPUT_DIR"
 mkdir -p "$KMESH_TEST_OUTPUT_DIR"
-swift test "$@"
+# The suite takes under a minute: one still running after 15 is a hang, and deadline.py shows where
+# each process is stuck, then stops them (CI then fails in minutes, with the place it hung).
+scripts/deadline.py "${KMESH_TEST_DEADLINE:-900}" -- swift test "$@"
 if [ $# -eq 0 ]; then
     scripts/fault-matrix.sh      # every call x fault, end to end; checks docs/reliability.md's table
     python3 scripts/check_no_secrets.py "$KMESH_TEST_OUTPUT_DIR" "$KMESH_TEST_SECRETS_FILE"
