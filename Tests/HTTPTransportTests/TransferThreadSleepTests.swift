@@ -27,7 +27,10 @@ import Testing
         let due = [90, 30, 60, 0, 120]
         try await withThrowingTaskGroup(of: Void.self) { group in
             for ms in due {
-                group.addTask {
+                // On the transfer thread, each task goes on in the order its wait was ended. (On
+                // the global pool, two waits ended while its one thread is busy go on in its order:
+                // 90 before 60, on one core.)
+                group.addTask(executorPreference: CurlHTTPClient.taskExecutor) {
                     try await CurlHTTPClient.sleep(for: .milliseconds(ms))
                     #expect(ContinuousClock.now - started >= .milliseconds(ms))
                     order.withLock { $0.append(ms) }
