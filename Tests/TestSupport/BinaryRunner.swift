@@ -121,10 +121,9 @@ public final class BackgroundBinary: @unchecked Sendable {
         return BinaryRun(exitCode: code, stdout: out.text, stderr: err.text)
     }
 
+    /// Killed if it still runs, and reaped either way (no zombie is left behind).
     deinit {
-        if child.isRunning {
-            kill(child.pid, SIGKILL)
-            child.waitUntilExit()
-        }
+        if child.isRunning { kill(child.pid, SIGKILL) }
+        child.waitUntilExit()
     }
 }
