@@ -131,6 +131,20 @@ import Testing
         #expect(error?.description.contains("the credentials have expired") == true)
     }
 
+    /// A create whose answer is lost after it was done upstream is retried: the seeder's
+    /// ClientRequestToken makes the retry the same create. (Without it the retry met
+    /// ResourceExistsException: seen twice on one core, where moto answers slowly.)
+    @Test func aCreateRetriedAfterItsAnswerWasCutIsTheSameCreate() async throws {
+        let (proxy, moto) = try await setUp()
+        let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin)
+        try await proxy.inject("cut", operation: "SecretsManager.CreateSecret", count: 1)
+        let name = "retried-create-\(UUID().uuidString.prefix(8))"
+        let arn = try await AWSSeeder(client: client).createSecret(name, value: "{}")
+        #expect(arn.contains(name))
+        let calls = try await proxy.calls()["SecretsManager.CreateSecret"]
+        #expect(calls?["total"] == 2 && calls?["forwarded"] == 2, "the first was done upstream, then retried: \(String(describing: calls))")
+    }
+
     @Test func clientSideRateLimitHoldsEverySecondToTheLimitWithoutIdling() async throws {
         let (proxy, moto) = try await setUp()
         let client = TestAWS.client(endpoint: proxy.baseURL, credentials: moto.admin, rateLimits: ["ECS": 3])

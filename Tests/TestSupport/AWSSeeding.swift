@@ -48,8 +48,12 @@ public struct AWSSeeder: Sendable {
         return arns
     }
 
+    /// With a ClientRequestToken, as the SDKs send one: a create retried after its answer was lost
+    /// (a timeout, a cut connection on a busy machine) is the same create, not ResourceExists.
     public func createSecret(_ name: String, value: String) async throws -> String {
-        let out = try await json(.secretsManager, "CreateSecret", ["Name": .string(name), "SecretString": .string(value)])
+        let out = try await json(
+            .secretsManager, "CreateSecret",
+            ["Name": .string(name), "SecretString": .string(value), "ClientRequestToken": .string(UUID().uuidString)])
         return out["ARN"]?.stringValue ?? ""
     }
 
