@@ -23,6 +23,17 @@ public enum ChildSpawn {
         case null
         /// This descriptor (the parent keeps, and closes, its own copy).
         case descriptor(Int32)
+        /// A new pipe: the child gets one end, `Spawned` hands the parent the other.
+        case pipe
+    }
+
+    /// A started child, and the parent's ends of the pipes asked for (stdin's write end, stdout's
+    /// and stderr's read ends), close-on-exec and the caller's to close.
+    public struct Spawned: Sendable {
+        public let pid: pid_t
+        public let stdin: Int32?
+        public let stdout: Int32?
+        public let stderr: Int32?
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -38,44 +49,41 @@ public enum ChildSpawn {
         return (fds[0], fds[1])
     }
 
-    /// `count` such pipes, or none (what was made is closed again when one fails).
-    public static func pipes(_ count: Int) throws(Failure) -> [(read: Int32, write: Int32)] {
-        var made: [(read: Int32, write: Int32)] = []
-        do {
-            for _ in 0..<count { made.append(try pipe()) }
-        } catch {
-            for p in made {
-                close(p.read)
-                close(p.write)
-            }
-            throw error
-        }
-        return made
-    }
-
     /// Starts `executable` (a path) with `argv` (argv[0] first) and exactly `environment`, in a new
     /// process group whose id is its pid, with an empty signal mask and `defaultSignals` back at
-    /// their default actions (an ignored signal stays ignored across exec otherwise). Returns its pid.
+    /// their default actions (an ignored signal stays ignored across exec otherwise). Nothing is
+    /// left open when it fails.
     public static func spawn(
         _ executable: String, argv: [String], environment: [String: String],
         stdin: Stdio = .null, stdout: Stdio = .inherit, stderr: Stdio = .inherit, defaultSignals: [Int32]
-    ) throws(Failure) -> pid_t {
+    ) throws(Failure) -> Spawned {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        // A source among 0...2 could be overwritten by an earlier dup2: move it above them first.
-        var moved: [Int32] = []
-        defer { for fd in moved { close(fd) } }
+        // The child's ends of new pipes, and sources moved above 0...2, close here once it started
+        // (or failed to); the parent's ends close too if it failed.
+        var childEnds: [Int32] = []
+        defer { for fd in childEnds { close(fd) } }
+        var parentEnds: [Int32?] = [nil, nil, nil]
+        var started = false
+        defer { if !started { for case let fd? in parentEnds { close(fd) } } }
         for (target, stdio) in [(Int32(0), stdin), (1, stdout), (2, stderr)] {
             switch stdio {
             case .inherit: break
             case .null:
                 posix_spawn_file_actions_addopen(&actions, target, "/dev/null", target == 0 ? O_RDONLY : O_WRONLY, 0)
+            case .pipe:
+                let p = try pipe()
+                let (mine, theirs) = target == 0 ? (p.write, p.read) : (p.read, p.write)
+                parentEnds[Int(target)] = mine
+                childEnds.append(theirs)
+                posix_spawn_file_actions_adddup2(&actions, theirs, target)
             case .descriptor(var fd):
+                // A source among 0...2 could be overwritten by an earlier dup2: move it above them first.
                 if fd < 3 {
                     let high = fcntl(fd, F_DUPFD_CLOEXEC, 3)
                     guard high >= 0 else { throw Failure(what: "dup", code: errno) }
-                    moved.append(high)
+                    childEnds.append(high)
                     fd = high
                 }
                 posix_spawn_file_actions_adddup2(&actions, fd, target)
@@ -111,6 +119,7 @@ public enum ChildSpawn {
             }
         }
         guard rc == 0 else { throw Failure(what: "cannot start \(argv.first ?? executable)", code: rc) }
-        return pid
+        started = true
+        return Spawned(pid: pid, stdin: parentEnds[0], stdout: parentEnds[1], stderr: parentEnds[2])
     }
 }

@@ -18,7 +18,8 @@ import Testing
 
     func sleeper(stdout: ChildSpawn.Stdio = .null) throws -> pid_t {
         try ChildSpawn.spawn(
-            "/bin/sleep", argv: ["sleep", "30"], environment: [:], stdin: .null, stdout: stdout, stderr: .null, defaultSignals: [])
+            "/bin/sleep", argv: ["sleep", "30"], environment: [:], stdin: .null, stdout: stdout, stderr: .null, defaultSignals: []
+        ).pid
     }
 
     func end(_ pid: pid_t) {
@@ -61,7 +62,8 @@ import Testing
                 while !stop.withLock({ $0 }) {
                     guard let out = try? ChildSpawn.pipe() else { continue }
                     let pid = try? ChildSpawn.spawn(
-                        "/bin/true", argv: ["true"], environment: [:], stdout: .descriptor(out.write), defaultSignals: [])
+                        "/bin/true", argv: ["true"], environment: [:], stdout: .descriptor(out.write), defaultSignals: []
+                    ).pid
                     close(out.write)
                     close(out.read)
                     if let pid {

@@ -78,23 +78,9 @@ public final class BackgroundBinary: @unchecked Sendable {
             if let value = ProcessInfo.processInfo.environment[name] { env[name] = value }
         }
         env["HOME"] = env["HOME"] ?? PeerProcess.scratch.path
-        let pipes = try ChildSpawn.pipes(2)
-        let (stdout, stderr) = (pipes[0], pipes[1])
-        defer {
-            close(stdout.write)
-            close(stderr.write)
-        }
-        do {
-            child = try ChildProcess(
-                path, argv: [path] + arguments, environment: env, stdin: .null, stdout: .descriptor(stdout.write),
-                stderr: .descriptor(stderr.write))
-        } catch {
-            close(stdout.read)
-            close(stderr.read)
-            throw error
-        }
-        out = OutputCollector(stdout.read)
-        err = OutputCollector(stderr.read)
+        child = try ChildProcess(path, argv: [path] + arguments, environment: env, stdin: .null, stdout: .pipe, stderr: .pipe)
+        out = OutputCollector(child.stdout!)
+        err = OutputCollector(child.stderr!)
     }
 
     public var isRunning: Bool { child.isRunning }

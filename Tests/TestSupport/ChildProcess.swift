@@ -9,6 +9,8 @@ final class ChildProcess: @unchecked Sendable {
     static let defaultSignals = [SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2]
 
     let pid: pid_t
+    /// The parent's ends of the pipes asked for (see `ChildSpawn.Spawned`).
+    let stdin: Int32?, stdout: Int32?, stderr: Int32?
     /// The exit code (or the number of the signal that ended it), once reaped.
     private let code = Locked<Int32?>(nil)
 
@@ -16,9 +18,10 @@ final class ChildProcess: @unchecked Sendable {
         _ executable: String, argv: [String], environment: [String: String], stdin: ChildSpawn.Stdio, stdout: ChildSpawn.Stdio,
         stderr: ChildSpawn.Stdio
     ) throws {
-        pid = try ChildSpawn.spawn(
+        let spawned = try ChildSpawn.spawn(
             executable, argv: argv, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr,
             defaultSignals: Self.defaultSignals)
+        (pid, self.stdin, self.stdout, self.stderr) = (spawned.pid, spawned.stdin, spawned.stdout, spawned.stderr)
     }
 
     /// nil while it runs.

@@ -50,23 +50,11 @@ public final class PeerProcess: @unchecked Sendable {
         let log = open(logFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard log >= 0 else { throw PeerError(message: "cannot create \(logFile.path): \(String(cString: strerror(errno)))") }
         defer { close(log) }
-        let pipes = try ChildSpawn.pipes(2)
-        let (stdin, stdout) = (pipes[0], pipes[1])
-        let child: ChildProcess
-        do {
-            defer {
-                close(stdin.read)
-                close(stdout.write)
-            }
-            child = try ChildProcess(
-                "/usr/bin/env", argv: ["/usr/bin/env", "python3", peersDirectory.appendingPathComponent(script).path] + arguments,
-                environment: env, stdin: .descriptor(stdin.read), stdout: .descriptor(stdout.write), stderr: .descriptor(log))
-        } catch {
-            close(stdin.write)
-            close(stdout.read)
-            throw error
-        }
-        let output = OutputCollector(stdout.read)
+        let child = try ChildProcess(
+            "/usr/bin/env", argv: ["/usr/bin/env", "python3", peersDirectory.appendingPathComponent(script).path] + arguments,
+            environment: env, stdin: .pipe, stdout: .pipe, stderr: .descriptor(log))
+        let stdinWrite = child.stdin!
+        let output = OutputCollector(child.stdout!)
 
         // The ready line, within `readyTimeout`: a peer that hangs before it fails the test instead.
         let deadline = Date().addingTimeInterval(readyTimeout)
@@ -83,13 +71,13 @@ public final class PeerProcess: @unchecked Sendable {
         guard let line, let data = line.data(using: .utf8),
             let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any], info["port"] is Int
         else {
-            close(stdin.write)
+            close(stdinWrite)
             child.stop(grace: 3)
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             let why = line == nil ? (Date() < deadline ? "exited" : "no ready line within \(Int(readyTimeout)) s") : "a bad ready line"
             throw PeerError(message: "\(script) did not start (\(why)): \(log.suffix(2000))")
         }
-        return PeerProcess(name: script, child: child, stdinWrite: stdin.write, output: output, info: info, logFile: logFile)
+        return PeerProcess(name: script, child: child, stdinWrite: stdinWrite, output: output, info: info, logFile: logFile)
     }
 
     /// Closes its stdin; SIGTERM to this child's PID, SIGKILL if it is still there after three seconds.

@@ -94,22 +94,10 @@ enum Spawner {
             throw SpawnError.failed("cannot start \(argv[0])", ENOENT)
         }
         do throws(ChildSpawn.Failure) {
-            let pipes = try ChildSpawn.pipes(2)
-            let (out, err) = (pipes[0], pipes[1])
-            defer {
-                close(out.write)
-                close(err.write)
-            }
-            do {
-                let pid = try ChildSpawn.spawn(
-                    executable, argv: argv, environment: environment, stdin: .null, stdout: .descriptor(out.write),
-                    stderr: .descriptor(err.write), defaultSignals: SchedulerSignals.handled + [SIGPIPE])
-                return SpawnedProcess(pid: pid, stdout: out.read, stderr: err.read)
-            } catch {
-                close(out.read)
-                close(err.read)
-                throw error
-            }
+            let child = try ChildSpawn.spawn(
+                executable, argv: argv, environment: environment, stdin: .null, stdout: .pipe, stderr: .pipe,
+                defaultSignals: SchedulerSignals.handled + [SIGPIPE])
+            return SpawnedProcess(pid: child.pid, stdout: child.stdout!, stderr: child.stderr!)
         } catch {
             throw SpawnError.failed(error.what, error.code)
         }
