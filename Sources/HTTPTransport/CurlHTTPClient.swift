@@ -124,17 +124,32 @@ final class Sleeper: @unchecked Sendable {
     }
 }
 
-/// One client's configuration, and its CA bundle plus extra CA built once and handed to every
-/// transfer by pointer (CURL_BLOB_NOCOPY): copying a ~200 KB bundle into each request is work on
-/// the hot path. Immutable; each transfer holds it, so the bundle outlives the client's transfers
-/// (a connection keeps its own copy of the TLS settings it was made with).
+/// One client's configuration and what its transfers hand libcurl for trust, built once: with an
+/// extra CA, the process's shared store for it (`TrustStores`) and, as the CA blob, the extra CA
+/// alone (libcurl tells connections made with different trust apart by their CA settings, and
+/// parses so small a blob at no cost before the store replaces it); if that store could not be
+/// built, the bundle and the extra CA as one blob, whose failure libcurl reports. The blob goes
+/// to every transfer by pointer (CURL_BLOB_NOCOPY). Immutable; each transfer holds it, so the blob
+/// outlives the client's transfers.
 final class ClientSettings: @unchecked Sendable {
     let configuration: CurlHTTPClient.Configuration
     let caBlob: UnsafeMutableRawBufferPointer?
+    let trustStore: OpaquePointer?
 
     init(_ configuration: CurlHTTPClient.Configuration) {
         self.configuration = configuration
-        if let blob = configuration.tls.combinedBlob() {
+        var blob: Data?
+        switch TrustStores.entry(for: configuration.tls) {
+        case .store(let store)?:
+            trustStore = store
+            blob = configuration.tls.extraCAPEM
+        case .failed?:
+            trustStore = nil
+            blob = configuration.tls.combinedBlob()
+        case nil:
+            trustStore = nil
+        }
+        if let blob {
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: blob.count, alignment: 1)
             buffer.copyBytes(from: blob)
             caBlob = buffer
@@ -417,11 +432,21 @@ final class CurlEngine: TaskExecutor, @unchecked Sendable {
         // TLS: verification stays on; only the trust store varies.
         _ = kmesh_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         _ = kmesh_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
+        // No CA directory beside a bundle: libcurl then keeps the bundle's parsed store for later
+        // connections (see `TrustStores`).
         if let blob = transfer.settings.caBlob {
             var b = curl_blob(data: blob.baseAddress, len: blob.count, flags: UInt32(CURL_BLOB_NOCOPY))
             _ = kmesh_easy_setopt_blob(easy, CURLOPT_CAINFO_BLOB, &b)
+            _ = kmesh_easy_setopt_ptr(easy, CURLOPT_CAPATH, nil)
+            if let store = transfer.settings.trustStore {
+                // libcurl loads no file beside a blob, but still tells connections (and TLS
+                // sessions) apart by it: with the extra CA as the blob, the pair names the store.
+                _ = kmesh_easy_setopt_ptr(easy, CURLOPT_CAINFO, configuration.tls.caBundlePath)
+                _ = kmesh_easy_use_trust_store(easy, store)
+            }
         } else if let path = configuration.tls.caBundlePath {
             _ = kmesh_easy_setopt_ptr(easy, CURLOPT_CAINFO, path)
+            _ = kmesh_easy_setopt_ptr(easy, CURLOPT_CAPATH, nil)
         }
 
         let method = request.method.uppercased()
