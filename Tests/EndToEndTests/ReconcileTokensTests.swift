@@ -233,6 +233,36 @@ struct ReconcileTokensTests {
         #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
     }
 
+    @Test func aControlPlaneOnTLSIsTrustedThroughItsCAAsAFileOrAsBytes() async throws {
+        let w = try await TokensWorld.make(region: "eu-central-2")
+        defer { w.stop() }
+        let kuma = try await KumaPeer.start(tls: true)
+        defer { kuma.process.stop() }
+        let caFile = try #require(kuma.caFile)
+        try await w.cluster("c", [("tls-a", nil, 1), ("tls-b", nil, 1)])
+        for s in ["tls-a", "tls-b"] { try await w.secret(s) }
+        let extra = ["KUMA_API_TOKEN": kuma.adminToken.value]
+        // Its CA is not in the system bundle: one line that says so, and nothing is written.
+        let refused = try await w.reconcile(["--cluster", "c", "--output", "json"], extra: extra, kumaURL: kuma.baseURL)
+        #expect(refused.exitCode == 1)
+        #expect(try report(refused).errors.first?.contains("TLS handshake or certificate verification failed") == true, "\(refused.stdout)")
+        #expect(try await w.proxy.total("SecretsManager.PutSecretValue") == 0)
+        // With the CA as bytes (the system bundle and it, one store) and then as a file.
+        let pem = try String(contentsOfFile: caFile, encoding: .utf8)
+        let run = try await w.reconcile(["--cluster", "c"], extra: extra.merging(["KUMA_API_CA_BYTES": pem]) { $1 }, kumaURL: kuma.baseURL)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        for service in ["tls-a", "tls-b"] {
+            let token = try #require(try await w.stored(service)["token"] as? String)
+            let verified = try await kuma.verify(Secret(token))
+            #expect(verified["valid"] as? Bool == true, "the token of \(service) is the TLS control plane's")
+            #expect((verified["claims"] as? [String: Any])?["Tags"] as? [String: [String]] == ["kuma.io/service": [service]])
+        }
+        let again = try await w.reconcile(
+            ["--cluster", "c", "--output", "json"], extra: extra.merging(["KUMA_API_CA_FILE": caFile]) { $1 }, kumaURL: kuma.baseURL)
+        let unchanged = try report(again).totals["unchanged"]
+        #expect(again.exitCode == 0 && unchanged == 2, "\(again.stdout)")
+    }
+
     @Test func withoutBatchGetPermissionItSaysSoOnceAndReadsOneByOne() async throws {
         let w = try await TokensWorld.make(region: "us-east-2")
         defer { w.stop() }

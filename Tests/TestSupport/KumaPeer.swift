@@ -25,11 +25,13 @@ public struct KumaPeer: Sendable {
 
     static let http = CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil)))
 
+    /// The stand-in's controls, over TLS too when it serves TLS (trusting its CA).
     @discardableResult
     public func control(_ method: String, _ path: String, _ body: [String: Any] = [:]) async throws -> Any {
-        let r = try await Self.http.send(
+        let http = caFile.map { CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: $0))) } ?? Self.http
+        let r = try await http.send(
             HTTPRequest(
-                method: method, url: "http://127.0.0.1:\(process.port)/__standin/\(path)",
+                method: method, url: "\(baseURL)/__standin/\(path)",
                 headers: ["Content-Type": "application/json"],
                 body: try JSONSerialization.data(withJSONObject: body)))
         return try JSONSerialization.jsonObject(with: r.body)
