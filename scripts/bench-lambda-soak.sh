@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Lambda soak benchmark (scripts/bench_lambda_soak.py): N invocations (default 2000) of each
-# reconciler in one warm process against the fake Runtime API, with good, malformed, oversized and
-# failing events and peer faults; prints RSS, descriptors, threads and handler overhead.
+# reconciler in one warm process against the fake Runtime API, after a warm-up of at least 130 s,
+# with good, malformed, oversized and failing events and peer faults; prints RSS, descriptors,
+# threads and handler overhead.
 #
 # It measures what a Lambda function runs: the release artifacts, the static binaries that
 # lambda/package.sh builds (.build/dist/bin, each zip's bootstrap). --dev measures the dynamically
 # linked `swift build -c release` binaries instead: quicker to rebuild, but not what ships (on this
 # project's machine they used 10 to 20% more CPU per invocation at p50, and 7 MiB more RSS).
 #
-#   scripts/bench-lambda-soak.sh [--dev] [--invocations N] [--only tokens,dns,rotate] [--idle MS,...]
+#   scripts/bench-lambda-soak.sh [--dev] [--invocations N] [--warm-up-seconds S] [--only tokens,dns,rotate]
+#                                [--idle MS,...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v swift >/dev/null 2>&1 || export PATH="/opt/swift/usr/bin:$PATH"
