@@ -7,7 +7,9 @@ the executable as a Lambda function would (AWS_LAMBDA_RUNTIME_API set), and feed
 at a time, in a fixed pseudo-random mix: full passes ({} and Scheduled Events), ECS Task State
 Changes (tokens; repeats included, which dedupe skips), malformed bodies, oversized bodies,
 unsupported events, and full passes with one peer fault injected (503, reset mid-response, garbage,
-throttling). It samples the process (VmRSS, open descriptors, threads) every 100 invocations and
+throttling). Before a pass with a Kuma fault, the driver makes the pass call the control plane:
+reconcile-tokens finds one secret emptied, rotate-user-token a token with 100 h left in AWSCURRENT
+(reconcile-dns reads the control plane every pass). It samples the process (VmRSS, open descriptors, threads) every 100 invocations and
 prints, for the N invocations after the warm-up:
 
   - RSS growth, descriptor and thread counts (the targets: < 2 MB, constant, constant);
@@ -122,6 +124,17 @@ def events_for(name, rng, task):
     return "pass with a fault", {}, rng.choice(["503", "cut", "garbage", "throttling"])
 
 
+def needs_kuma(name, w, state, rng):
+    """Makes the next pass call the control plane, so that a Kuma fault meets a call: once every
+    token is minted, reconcile-tokens calls it only for a secret without a valid token, and
+    rotate-user-token only when the token is due for rotation. Written straight to moto and the
+    stand-in, not through the proxies, so none of it counts as the pass's peers' time."""
+    if name == "tokens":
+        w.sm.put_secret_value(SecretId=state + rng.choice(sorted(fault_matrix.MESHES)), SecretString="{}")
+    elif name == "rotate":
+        w.sm.put_secret_value(SecretId=state[0], SecretString=w.user_token(100))
+
+
 def soak(name, binary, invocations, w):
     scenario = {"tokens": fault_matrix.Tokens, "dns": fault_matrix.DNS, "rotate": fault_matrix.Rotate}[name](w)
     state = scenario.prepare(f"soak-{name}")
@@ -168,6 +181,8 @@ def soak(name, binary, invocations, w):
                     "ThrottlingException" if fault == "throttling" else fault)
                 http("POST", proxy.base + "/__proxy/faults", {"operation": op, "fault": code, "count": 1})
                 detail = f"{'aws' if proxy is w.aws_proxy else 'kuma'} {fault}"
+                if proxy is w.kuma_proxy:
+                    needs_kuma(name, w, state, rng)
             else:
                 detail = None
             if kind == "pass" and IDLE_MS and warmed:
