@@ -28,7 +28,6 @@ enum TrustStores {
     }
 
     private static let entries = Locked<[Key: Entry]>([:])
-    private static let built = Locked(0)
 
     /// The shared store for `tls`; nil when it has no extra CA (libcurl's own handling then).
     static func entry(for tls: TLSConfiguration) -> Entry? {
@@ -42,8 +41,14 @@ enum TrustStores {
         }
     }
 
-    /// How many stores this process has built (each configuration once).
-    static var storesBuilt: Int { built.withLock { $0 } }
+    /// How many stores this process has built with `bundle` (once per configuration).
+    static func storesBuilt(bundle: String?) -> Int {
+        entries.withLock { entries in
+            entries.count { key, entry in
+                if case .store = entry { key.bundle == bundle } else { false }
+            }
+        }
+    }
 
     /// How many certificates `store` holds.
     static func count(_ store: OpaquePointer) -> Int { Int(kmesh_trust_store_count(store)) }
@@ -54,7 +59,6 @@ enum TrustStores {
             kmesh_trust_store_new(key.bundle, pem.baseAddress, pem.count, &why, why.count)
         }
         guard let store else { return .failed(why.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }) }
-        built.withLock { $0 += 1 }
         return .store(store)
     }
 }

@@ -15,7 +15,14 @@ public struct KumaPeer: Sendable {
     public var forgedToken: Secret { Secret(process.string("forged_token")!) }
     public var caFile: String? { process.string("ca_file") }
 
-    public init(process: PeerProcess) { self.process = process }
+    /// The client of the stand-in's controls: trusting its CA when it serves TLS.
+    let controlHTTP: CurlHTTPClient
+
+    public init(process: PeerProcess) {
+        self.process = process
+        controlHTTP =
+            process.string("ca_file").map { CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: $0))) } ?? Self.http
+    }
 
     public static func start(meshes: [String] = ["default"], tls: Bool = false) async throws -> KumaPeer {
         var args = ["--meshes", meshes.joined(separator: ",")]
@@ -25,11 +32,10 @@ public struct KumaPeer: Sendable {
 
     static let http = CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: nil)))
 
-    /// The stand-in's controls, over TLS too when it serves TLS (trusting its CA).
+    /// The stand-in's controls, over TLS too when it serves TLS.
     @discardableResult
     public func control(_ method: String, _ path: String, _ body: [String: Any] = [:]) async throws -> Any {
-        let http = caFile.map { CurlHTTPClient(configuration: .init(tls: TLSConfiguration(caBundlePath: $0))) } ?? Self.http
-        let r = try await http.send(
+        let r = try await controlHTTP.send(
             HTTPRequest(
                 method: method, url: "\(baseURL)/__standin/\(path)",
                 headers: ["Content-Type": "application/json"],
